@@ -1,0 +1,8 @@
+// Placeholder until the Python emitter exists.
+#include "idl/emitter.h"
+
+namespace idl {
+
+std::vector<OutputFile> EmitPython(const Model&) { return {}; }
+
+}  // namespace idl
