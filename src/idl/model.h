@@ -69,6 +69,8 @@ struct Field {
   // The wire JSON of the default, e.g. "Data" for a nullary constructor, false, 0, "user", {}.
   // Used when the field is present but malformed, and (for non-option fields) when absent.
   std::optional<nlohmann::json> default_value;
+  // True when the default was written as a bare name (a constructor), not a string literal.
+  bool default_is_name = false;
   std::vector<Attribute> attributes;
   Lifecycle lifecycle;
   SourceLocation location;
@@ -110,6 +112,7 @@ struct Argument {
   std::string name;  // wire name, case-sensitive
   TypeRef type;
   std::string doc;
+  bool from_shared_param = false;  // written as a bare name (`dbg;`) and resolved from a `param`
   std::vector<Attribute> attributes;
   Lifecycle lifecycle;
   SourceLocation location;
