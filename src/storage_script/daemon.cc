@@ -1,0 +1,168 @@
+#include "storage_script/daemon.h"
+
+#include "storage_script/volume_service.h"
+#include "switch_client/server.h"
+
+namespace storage {
+
+// One served volume plugin: its translation, its queue server, and its calls in flight.
+struct Daemon::Plugin {
+  struct InFlight {
+    msclient::IncomingRequest request;
+    CancelToken cancel;
+  };
+
+  std::unique_ptr<VolumeService> service;
+  std::unique_ptr<msclient::Server> server;
+  std::mutex mu;
+  std::map<int64_t, std::shared_ptr<InFlight>> in_flight;  // guarded by mu
+};
+
+Daemon::Daemon(const Options& options, Logger& log)
+    : options_(options),
+      log_(log),
+      runner_(log, options.observer),
+      srs_(options.state, log),
+      datapaths_(runner_, log),
+      // concurrent=false: one call at a time per plugin queue, as the reference's `listen`.
+      scheduler_(options.max_running,
+                 options.concurrent ? options.max_running_per_plugin : 1) {}
+
+Daemon::~Daemon() { Stop(); }
+
+bool Daemon::Start(std::string* error) {
+  srs_.Load();
+  PluginWatcher::Callbacks cb;
+  cb.add_volume = [this](const std::string& name, const std::string& dir) {
+    return AddVolume(name, dir);
+  };
+  cb.remove_volume = [this](const std::string& name) { RemoveVolume(name); };
+  cb.add_datapath = [this](const std::string& name, const std::string& dir) {
+    datapaths_.Register(name, dir, options_.TimeoutFor(name, "Plugin.query"));
+  };
+  cb.remove_datapath = [this](const std::string& name) {
+    if (datapaths_.Find(name)) log_.Info("Unregistered datapath plugin " + name);
+    datapaths_.Unregister(name);
+  };
+  watcher_ = std::make_unique<PluginWatcher>(options_.root, cb, log_);
+  return watcher_->Start(error);
+}
+
+void Daemon::Stop() {
+  if (watcher_) watcher_->Stop();
+  std::map<std::string, std::shared_ptr<Plugin>> plugins;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    plugins.swap(plugins_);
+  }
+  for (auto& [name, p] : plugins) p->server->Stop();
+  scheduler_.Shutdown();
+}
+
+PluginWatcher::AddResult Daemon::AddVolume(const std::string& name, const std::string& dir) {
+  // Serve the queue only for a plugin that answers Plugin.query well (the reference served any
+  // directory entry without asking).
+  try {
+    ScriptCall query;
+    query.dir = dir;
+    query.method = "Plugin.query";
+    query.params = Json{{"dbg", "register"}};
+    query.timeout = options_.TimeoutFor(name, "Plugin.query");
+    runner_.Call(query);
+  } catch (const StorageError& e) {
+    log_.Info("Not serving " + name + " yet: its Plugin.query failed with " + e.value().dump() +
+              "; it is retried when its directory changes");
+    return PluginWatcher::AddResult::kRejected;
+  }
+  log_.Info("Adding " + name);
+  auto plugin = std::make_shared<Plugin>();
+  plugin->service = std::make_unique<VolumeService>(
+      name, dir, ServiceDeps{&runner_, &srs_, &datapaths_, &log_, &options_});
+  msclient::ConnectOptions connect;
+  connect.path = options_.switch_path;
+  connect.connect_deadline = std::chrono::seconds(10);
+  std::weak_ptr<Plugin> weak = plugin;
+
+  auto on_request = [this, weak, name](msclient::IncomingRequest request) {
+    auto p = weak.lock();
+    if (!p) return;
+    auto job = std::make_shared<Plugin::InFlight>();
+    job->request = std::move(request);
+    {
+      std::lock_guard<std::mutex> lock(p->mu);
+      p->in_flight[job->request.id] = job;
+    }
+    Json body = Json::parse(job->request.body, nullptr, false);
+    std::string key;
+    if (body.is_object() && body.contains("params") && body["params"].is_array() &&
+        !body["params"].empty()) {
+      key = name + "\n" + OrderingKey(body["params"][0]);
+    }
+    auto finish = [p, job](const std::string& response) {
+      {
+        std::lock_guard<std::mutex> lock(p->mu);
+        p->in_flight.erase(job->request.id);
+      }
+      p->server->Reply(job->request, response);
+    };
+    auto run = [p, job, finish] {
+      std::string response;
+      if (job->cancel.cancelled()) {
+        Json r = {{"result", nullptr}, {"error", {"Cancelled", job->request.queue + "/" +
+                                                                  std::to_string(job->request.id)}},
+                  {"id", nullptr}};
+        response = r.dump();
+      } else {
+        CallContext ctx{&job->cancel};
+        response = p->service->HandleRequest(job->request.body, ctx);
+      }
+      finish(response);
+    };
+    auto discard = [finish] {
+      Json r = {{"result", nullptr},
+                {"error", {"Internal_error", "xapi-storage-script is shutting down"}},
+                {"id", nullptr}};
+      finish(r.dump());
+    };
+    scheduler_.Submit(name, key, run, discard);
+  };
+  auto on_cancel = [weak](int64_t id) {
+    auto p = weak.lock();
+    if (!p) return;
+    std::lock_guard<std::mutex> lock(p->mu);
+    auto it = p->in_flight.find(id);
+    if (it != p->in_flight.end()) it->second->cancel.Cancel();
+  };
+  plugin->server = std::make_unique<msclient::Server>(connect, name, on_request, on_cancel);
+  plugin->server->SetOnFailure([this, name](const std::string& reason) {
+    log_.Error("Lost the message switch while serving " + name + ": " + reason +
+               "; will serve it again when the switch is back");
+    // The stopped server is replaced (and destroyed) when the watcher serves the queue again;
+    // it cannot be destroyed here, on its own thread.
+    if (watcher_) watcher_->RequestRetry(name);
+  });
+  try {
+    plugin->server->Start();
+  } catch (const std::exception& e) {
+    log_.Error("Cannot serve " + name + ": " + e.what() + "; retrying");
+    return PluginWatcher::AddResult::kRetry;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  plugins_[name] = plugin;
+  return PluginWatcher::AddResult::kServed;
+}
+
+void Daemon::RemoveVolume(const std::string& name) {
+  log_.Info("Removing " + name);
+  std::shared_ptr<Plugin> p;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = plugins_.find(name);
+    if (it == plugins_.end()) return;
+    p = it->second;
+    plugins_.erase(it);
+  }
+  p->server->Stop();
+}
+
+}  // namespace storage
