@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -244,10 +245,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void OnEof() {
-    // The peer will send no more; answer what it asked, then close.
+    // The peer will send no more. Write the answers that are ready, then close; a parked
+    // long-poll is abandoned (its caller is gone or has given up), so that the session's
+    // transient queues go at once instead of when the poll would have timed out.
     stop_reading_ = true;
     eof_ = true;
-    MaybeFinish();
+    auto first_parked = std::find_if(slots_.begin(), slots_.end(),
+                                     [](const Slot& s) { return !s.ready; });
+    slots_.erase(first_parked, slots_.end());
+    Flush();
   }
 
   void MaybeFinish() {
