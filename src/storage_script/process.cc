@@ -67,6 +67,28 @@ std::vector<std::string> BuildEnv(const std::vector<std::string>& extra) {
   return env;
 }
 
+// write() that reports EPIPE instead of raising SIGPIPE, whatever the process's disposition:
+// SIGPIPE is blocked in this thread for the write, and a SIGPIPE it raised is consumed.
+ssize_t WriteNoSigpipe(int fd, const char* data, size_t size) {
+  sigset_t pipe_set, old_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigset_t pending;
+  sigpending(&pending);
+  bool was_pending = sigismember(&pending, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+  ssize_t w = write(fd, data, size);
+  int saved = errno;
+  if (w < 0 && errno == EPIPE && !was_pending) {
+    timespec zero{0, 0};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
+  errno = saved;
+  return w;
+}
+
 void SetNonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 }  // namespace
@@ -191,7 +213,7 @@ ProcessResult RunProcess(const ProcessSpec& spec) {
       continue;
     }
     if (idx_in >= 0 && fds[idx_in].revents) {
-      ssize_t w = write(in_w.fd, spec.input.data() + written, spec.input.size() - written);
+      ssize_t w = WriteNoSigpipe(in_w.fd, spec.input.data() + written, spec.input.size() - written);
       if (w > 0) {
         written += static_cast<size_t>(w);
         if (written == spec.input.size()) in_w.Close();
