@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "rpc/codec.h"
 #include "rpc/json_text.h"
 
 namespace rpc {
@@ -69,6 +70,15 @@ Call ParseCall(const Json& request);
 // The value of the named argument `name` (exact, case-sensitive). Throws DecodeError
 // "Expecting named argument '<name>'" when absent.
 const Json& NamedArgument(const Json& params_object, std::string_view name);
+
+// An optional (option-typed) named argument: nullopt when absent, else the bare value
+// decoded as a T (never the [] / [x] form). Throws DecodeError for a malformed value.
+template <typename T>
+std::optional<T> OptionalNamedArgument(const Json& params_object, std::string_view name) {
+  auto it = params_object.find(std::string(name));
+  if (it == params_object.end()) return std::nullopt;
+  return Decode<T>(*it);
+}
 
 // --- Responses -------------------------------------------------------------------------------
 Json BuildSuccess(Json result, Json id);  // {"result":result,"error":null,"id":id}
