@@ -648,10 +648,10 @@ uint64_t Broker::Park(Waiter w) {
   return id;
 }
 
-void Broker::Unpark(uint64_t id) {
+Broker::Waiter Broker::Unpark(uint64_t id) {
   auto it = waiters_.find(id);
-  if (it == waiters_.end()) return;
-  const Waiter& w = it->second;
+  Waiter w = std::move(it->second);
+  waiters_.erase(it);
   if (w.is_trace) {
     trace_waiters_.erase(id);
   } else {
@@ -672,7 +672,7 @@ void Broker::Unpark(uint64_t id) {
       break;
     }
   }
-  waiters_.erase(it);
+  return w;
 }
 
 void Broker::WakeQueue(const std::string& queue) {
@@ -681,13 +681,15 @@ void Broker::WakeQueue(const std::string& queue) {
   std::vector<uint64_t> ready;
   for (auto i = b; i != e; ++i) {
     const Waiter& w = waiters_.at(i->second);
-    if (store_.AnyAfter(w.queues, w.from)) ready.push_back(i->second);
+    // A transfer naming this queue twice is listed twice; complete it once.
+    if (store_.AnyAfter(w.queues, w.from) &&
+        std::find(ready.begin(), ready.end(), i->second) == ready.end()) {
+      ready.push_back(i->second);
+    }
   }
   for (uint64_t id : ready) {
-    auto it = waiters_.find(id);
-    if (it == waiters_.end()) continue;
-    Waiter w = std::move(it->second);
-    Unpark(id);
+    if (waiters_.find(id) == waiters_.end()) continue;
+    Waiter w = Unpark(id);
     w.done(FinishTransfer(w.queues, w.from, w.timeout_s, w.session));
   }
 }
@@ -699,8 +701,7 @@ void Broker::WakeTraces() {
     if (trace_.next_index() > waiters_.at(id).trace_from) ready.push_back(id);
   }
   for (uint64_t id : ready) {
-    Waiter w = std::move(waiters_.at(id));
-    Unpark(id);
+    Waiter w = Unpark(id);
     std::string out;
     trace_.AppendJson(&out, w.trace_from);
     w.done(Ok(std::move(out)));
@@ -715,9 +716,7 @@ std::optional<int64_t> Broker::NextDeadline() const {
 std::optional<int64_t> Broker::Expire() {
   int64_t now = mono_();
   while (!waiters_by_deadline_.empty() && waiters_by_deadline_.begin()->first <= now) {
-    uint64_t id = waiters_by_deadline_.begin()->second;
-    Waiter w = std::move(waiters_.at(id));
-    Unpark(id);
+    Waiter w = Unpark(waiters_by_deadline_.begin()->second);
     if (w.is_trace) {
       std::string out;
       trace_.AppendJson(&out, w.trace_from);

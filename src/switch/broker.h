@@ -119,7 +119,8 @@ class Broker {
                     const std::string& body);
 
   uint64_t Park(Waiter w);
-  void Unpark(uint64_t id);
+  // Removes a parked request from every index and returns it. REQUIRES: it is parked.
+  Waiter Unpark(uint64_t id);
   void WakeQueue(const std::string& queue);
   void WakeTraces();
 

@@ -81,6 +81,22 @@ TEST_F(BrokerTest, LongPollWakesOnSendToItsQueueOnly) {
   ASSERT_EQ(parked_.size(), 1u);
   EXPECT_EQ(parked_[0].body,
             R"({"messages":[[["q",0],{"payload":"y","kind":["Request","c"]}]],"next":"0"})");
+  // The woken poll is gone from every index: later sends find nothing to wake.
+  EXPECT_EQ(broker_.parked(), 0u);
+  Do(1, "POST", "/request/q/c", "z");
+  EXPECT_EQ(parked_.size(), 1u);
+  // A poll naming the same queue twice is answered once.
+  EXPECT_EQ(Do(2, "POST", "/transfer", R"({"from":"0","timeout":30.0,"queues":["q","q"]})").status,
+            200);
+  EXPECT_EQ(Do(2, "POST", "/transfer", R"({"from":"9","timeout":30.0,"queues":["q","q"]})").status,
+            -1);
+  Do(1, "POST", "/request/q/c", "a");
+  Do(1, "POST", "/request/q/c", "b");
+  EXPECT_EQ(parked_.size(), 1u);
+  now_ += 31'000'000'000;
+  broker_.Expire();
+  EXPECT_EQ(parked_.size(), 2u);
+  EXPECT_EQ(broker_.parked(), 0u);
 }
 
 TEST_F(BrokerTest, LongPollTimesOutEmpty) {
