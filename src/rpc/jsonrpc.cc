@@ -42,6 +42,14 @@ Call ParseCall(const Json& request) {
   return call;
 }
 
+Json ResponseId(const Json& request) {
+  if (request.is_object()) {
+    auto id = request.find("id");
+    if (id != request.end() && (id->is_number_integer() || id->is_string())) return *id;
+  }
+  return 0;
+}
+
 const Json& NamedArgument(const Json& params_object, std::string_view name) {
   auto it = params_object.find(std::string(name));
   if (it == params_object.end()) {

@@ -67,6 +67,10 @@ struct Call {
 // "method" and "params" an array whose first element is an object (v2: or the object itself).
 Call ParseCall(const Json& request);
 
+// The id a response to `request` carries: the request's "id" when it is an integer or a
+// string, else 0 (what the reference servers always answer). Never throws.
+Json ResponseId(const Json& request);
+
 // The value of the named argument `name` (exact, case-sensitive). Throws DecodeError
 // "Expecting named argument '<name>'" when absent.
 const Json& NamedArgument(const Json& params_object, std::string_view name);
