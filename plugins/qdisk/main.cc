@@ -138,11 +138,15 @@ const std::map<std::string, Method>& Methods() {
       {"Datapath.attach",
        [](qdisk::Datapath& dp, const json& p) -> json {
          qdisk::Attachment a = dp.Attach(Str(p, "uri"), Str(p, "domain"));
-         return {{"implementations",
-                  {json::array({"XenDisk", {{"params", a.xendisk_params},
-                                            {"extra", json::object()},
-                                            {"backend_type", a.backend_type}}}),
-                   json::array({"Nbd", {{"uri", a.nbd_uri}}})}}};
+         // Built step by step: a brace list of two-element arrays would become an object.
+         json xendisk = {{"params", a.xendisk_params},
+                         {"extra", json::object()},
+                         {"backend_type", a.backend_type}};
+         json nbd = {{"uri", a.nbd_uri}};
+         json implementations = json::array();
+         implementations.push_back(json::array({json("XenDisk"), xendisk}));
+         implementations.push_back(json::array({json("Nbd"), nbd}));
+         return json{{"implementations", implementations}};
        }},
       {"Datapath.activate",
        [](qdisk::Datapath& dp, const json& p) -> json {

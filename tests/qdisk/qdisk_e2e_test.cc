@@ -1,0 +1,488 @@
+// End-to-end tests of the qdisk datapath plugin: each test lays out an SR directory with
+// qcow2 images, runs the plugin's method links (build/plugins/datapath/qdisk/<method>) as
+// xapi-storage-script would (params on stdin, result or failure report on stdout), and moves
+// real data through the NBD exports of real qemu-storage-daemon processes.
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "nbd_client.h"
+#include "process.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using qdisk::NbdClient;
+
+constexpr uint64_t kSize = 16 << 20;
+
+std::string PluginDir() {
+  const char* build = std::getenv("SMAPI_BUILD_DIR");
+  return std::string(build ? build : ".") + "/plugins/datapath/qdisk";
+}
+
+struct Reply {
+  int exit_code;
+  json value;
+  std::string text;
+};
+
+class QdiskTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/qdisk-e2e-XXXXXX";
+    root_ = ::mkdtemp(tmpl);
+    sr_ = root_ + "/sr";
+    fs::create_directories(sr_);
+    ::setenv("QDISK_RUN_DIR", (root_ + "/run").c_str(), 1);
+  }
+
+  void TearDown() override {
+    // Whatever a failed test left running is stopped, and a leak fails the test.
+    for (const auto& entry : fs::directory_iterator(root_ + "/run", ec_)) {
+      std::ifstream in(entry.path() / "state.json");
+      json s = json::parse(in, nullptr, false);
+      if (!s.is_object()) continue;
+      int pid = s.value("pid", 0);
+      if (pid > 0 && qdisk::IsOurProcess(pid, {"qemu-storage-daemon"})) {
+        ADD_FAILURE() << "qemu-storage-daemon " << pid << " left running";
+        ::kill(pid, SIGKILL);
+      }
+    }
+    fs::remove_all(root_);
+  }
+
+  // A volume `key` in the SR: a qcow2 image and its `.current` symlink. Returns its URI.
+  std::string MakeVolume(const std::string& key) {
+    std::string image = sr_ + "/" + key + ".qcow2";
+    qdisk::RunResult r = qdisk::Run({"qemu-img", "create", "-q", "-f", "qcow2", image,
+                                     std::to_string(kSize)},
+                                    std::chrono::seconds(10));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    fs::create_symlink(key + ".qcow2", sr_ + "/" + key + ".current");
+    return "qdisk://" + sr_ + "/" + key;
+  }
+
+  // Runs `method` with `params` on stdin; the method name is the link's basename.
+  Reply Call(const std::string& method, json params) {
+    params["dbg"] = "test";
+    std::string in = root_ + "/stdin.json";
+    std::ofstream(in) << params.dump();
+    std::string out = root_ + "/stdout.json";
+    std::string cmd = "'" + PluginDir() + "/" + method + "' --json < '" + in + "' > '" + out +
+                      "' 2>/dev/null";
+    int status = std::system(cmd.c_str());
+    std::ifstream f(out);
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    Reply r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, json::parse(text, nullptr, false),
+            text};
+    return r;
+  }
+
+  json Ok(const std::string& method, const json& params) {
+    Reply r = Call(method, params);
+    EXPECT_EQ(r.exit_code, 0) << method << " " << params.dump() << " -> " << r.text;
+    return r.value;
+  }
+
+  // The failure report's params[0] (the error kind); fails the test if the call succeeded.
+  json Fails(const std::string& method, const json& params) {
+    Reply r = Call(method, params);
+    EXPECT_EQ(r.exit_code, 1) << method << " -> " << r.text;
+    EXPECT_TRUE(r.value.is_object() && r.value.contains("code") &&
+                r.value.contains("backtrace") && r.value["params"].size() == 2)
+        << r.text;
+    return r.value.value("params", json::array());
+  }
+
+  json Attach(const std::string& uri, const std::string& domain) {
+    return Ok("Datapath.attach", {{"uri", uri}, {"domain", domain}});
+  }
+  void Activate(const std::string& uri, const std::string& domain) {
+    Ok("Datapath.activate", {{"uri", uri}, {"domain", domain}});
+  }
+  void Deactivate(const std::string& uri, const std::string& domain) {
+    Ok("Datapath.deactivate", {{"uri", uri}, {"domain", domain}});
+  }
+  void Detach(const std::string& uri, const std::string& domain) {
+    Ok("Datapath.detach", {{"uri", uri}, {"domain", domain}});
+  }
+
+  json State(const std::string& uri) {
+    for (const auto& entry : fs::directory_iterator(root_ + "/run")) {
+      std::ifstream in(entry.path() / "state.json");
+      json s = json::parse(in, nullptr, false);
+      if (s.is_object() && s.value("uri", "") == uri) return s;
+    }
+    return json::object();
+  }
+
+  // The Nbd implementation's socket and export name, parsed from nbd:unix:<sock>:exportname=.
+  static std::pair<std::string, std::string> NbdOf(const json& backend) {
+    for (const json& impl : backend["implementations"]) {
+      if (impl[0] == "Nbd") {
+        std::string uri = impl[1]["uri"];
+        std::string rest = uri.substr(std::string("nbd:unix:").size());
+        size_t c = rest.rfind(":exportname=");
+        return {rest.substr(0, c), rest.substr(c + 12)};
+      }
+    }
+    ADD_FAILURE() << "no Nbd implementation in " << backend.dump();
+    return {};
+  }
+
+  static std::string NbdUri(const json& backend) {
+    for (const json& impl : backend["implementations"]) {
+      if (impl[0] == "Nbd") return impl[1]["uri"];
+    }
+    return "";
+  }
+
+  static bool Alive(int pid) { return pid > 0 && qdisk::IsOurProcess(pid, {}); }
+
+  // Reads [offset, offset+n) of the image file behind `key` (the volume must not be attached).
+  std::string ImageBytes(const std::string& image, uint64_t offset, uint64_t n) {
+    std::string raw = root_ + "/dump.raw";
+    qdisk::RunResult r = qdisk::Run({"qemu-img", "convert", "-O", "raw", image, raw},
+                                    std::chrono::seconds(10));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    std::ifstream in(raw, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(offset));
+    std::string buf(n, '\0');
+    in.read(buf.data(), static_cast<std::streamsize>(n));
+    return buf;
+  }
+
+  std::string root_, sr_;
+  std::error_code ec_;
+};
+
+TEST_F(QdiskTest, QueryAdvertisesVersionAndFeatures) {
+  json q = Ok("Plugin.query", json::object());
+  EXPECT_EQ(q["plugin"], "qdisk");
+  EXPECT_EQ(q["required_api_version"], "5.0");
+  EXPECT_EQ(q["features"], json::array({"NONPERSISTENT", "VDI_MIRROR_IN"}));
+  EXPECT_EQ(Ok("Plugin.ls", json::object()), json::array());
+}
+
+TEST_F(QdiskTest, AttachReturnsNbdAndXenDisk) {
+  std::string uri = MakeVolume("v1");
+  Ok("Datapath.open", {{"uri", uri}, {"persistent", true}});
+  json b = Attach(uri, "7");
+  ASSERT_EQ(b["implementations"].size(), 2u);
+  EXPECT_EQ(b["implementations"][0][0], "XenDisk");
+  EXPECT_EQ(b["implementations"][0][1]["backend_type"], "qdisk");
+  std::string nbd = NbdUri(b);
+  // xapi's parser: exactly four ':'-separated parts, the last starting with exportname=.
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t i = 0; i <= nbd.size(); ++i) {
+    if (i == nbd.size() || nbd[i] == ':') {
+      parts.push_back(nbd.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  ASSERT_EQ(parts.size(), 4u) << nbd;
+  EXPECT_EQ(parts[0], "nbd");
+  EXPECT_EQ(parts[1], "unix");
+  EXPECT_EQ(parts[3], "exportname=v1");
+  Detach(uri, "7");
+  Ok("Datapath.close", {{"uri", uri}});
+}
+
+TEST_F(QdiskTest, DataWrittenThroughTheExportReachesTheImage) {
+  std::string uri = MakeVolume("v1");
+  Ok("Datapath.open", {{"uri", uri}, {"persistent", true}});
+  auto [sock, name] = NbdOf(Attach(uri, "1"));
+  Activate(uri, "1");
+  int pid = State(uri)["pid"];
+  EXPECT_TRUE(Alive(pid));
+  {
+    NbdClient c = NbdClient::ConnectUnix(sock, name);
+    EXPECT_EQ(c.size(), kSize);
+    EXPECT_FALSE(c.read_only());
+    std::string pattern(65536, 'Q');
+    c.Write(1 << 20, static_cast<uint32_t>(pattern.size()), pattern.data());
+    c.Flush();
+    std::string back(pattern.size(), '\0');
+    c.Read(1 << 20, static_cast<uint32_t>(back.size()), back.data());
+    EXPECT_EQ(back, pattern);
+    c.Disconnect();
+  }
+  Deactivate(uri, "1");
+  Detach(uri, "1");
+  EXPECT_FALSE(Alive(pid)) << "qemu-storage-daemon outlived detach";
+  Ok("Datapath.close", {{"uri", uri}});
+  EXPECT_EQ(ImageBytes(sr_ + "/v1.qcow2", 1 << 20, 65536), std::string(65536, 'Q'));
+}
+
+TEST_F(QdiskTest, CallsAreIdempotentAndReferenceCounted) {
+  std::string uri = MakeVolume("v1");
+  Ok("Datapath.open", {{"uri", uri}, {"persistent", true}});
+  Ok("Datapath.open", {{"uri", uri}, {"persistent", true}});
+  json b1 = Attach(uri, "1");
+  int pid = State(uri)["pid"];
+  EXPECT_EQ(Attach(uri, "1"), b1);
+  EXPECT_EQ(Attach(uri, "2"), b1);
+  EXPECT_EQ(State(uri)["pid"], pid) << "one daemon per volume";
+  EXPECT_EQ(State(uri)["domains"], json::array({"1", "2"}));
+  Activate(uri, "1");
+  Activate(uri, "1");
+  Activate(uri, "2");
+  Deactivate(uri, "1");
+  // Still active for domain 2: the export stays.
+  auto [sock, name] = NbdOf(b1);
+  NbdClient::ConnectUnix(sock, name).Disconnect();
+  Deactivate(uri, "1");
+  Deactivate(uri, "2");
+  EXPECT_THROW(NbdClient::ConnectUnix(sock, name), qdisk::NbdError) << "export after deactivate";
+  Detach(uri, "1");
+  Detach(uri, "1");
+  EXPECT_TRUE(Alive(pid)) << "domain 2 still attached";
+  Detach(uri, "2");
+  EXPECT_FALSE(Alive(pid));
+  Detach(uri, "2");
+  Ok("Datapath.close", {{"uri", uri}});
+  Ok("Datapath.close", {{"uri", uri}});
+}
+
+TEST_F(QdiskTest, ReadOnlyActivation) {
+  std::string uri = MakeVolume("v1");
+  auto [sock, name] = NbdOf(Attach(uri, "1"));
+  Attach(uri, "2");
+  Ok("Datapath.activate_readonly", {{"uri", uri}, {"domain", "1"}});
+  Ok("Datapath.activate_readonly", {{"uri", uri}, {"domain", "1"}});
+  {
+    NbdClient c = NbdClient::ConnectUnix(sock, name);
+    EXPECT_TRUE(c.read_only());
+    char buf[512] = {1};
+    EXPECT_THROW(c.Write(0, sizeof buf, buf), qdisk::NbdError);
+  }
+  json err = Fails("Datapath.activate", {{"uri", uri}, {"domain", "2"}});
+  EXPECT_EQ(err[0], "Activation_conflict");
+  Deactivate(uri, "1");
+  Activate(uri, "2");
+  EXPECT_FALSE(NbdClient::ConnectUnix(sock, name).read_only());
+  Detach(uri, "1");
+  Detach(uri, "2");
+  Ok("Datapath.close", {{"uri", uri}});
+}
+
+TEST_F(QdiskTest, NonPersistentWritesAreDiscardedAtClose) {
+  std::string uri = MakeVolume("v1");
+  Ok("Datapath.open", {{"uri", uri}, {"persistent", false}});
+  std::string overlay = State(uri)["overlay"];
+  EXPECT_TRUE(fs::exists(overlay));
+  auto [sock, name] = NbdOf(Attach(uri, "1"));
+  Activate(uri, "1");
+  {
+    NbdClient c = NbdClient::ConnectUnix(sock, name);
+    std::string pattern(4096, 'N');
+    c.Write(0, 4096, pattern.data());
+    std::string back(4096, '\0');
+    c.Read(0, 4096, back.data());
+    EXPECT_EQ(back, pattern);
+  }
+  Deactivate(uri, "1");
+  Detach(uri, "1");
+  Ok("Datapath.close", {{"uri", uri}});
+  EXPECT_FALSE(fs::exists(overlay));
+  EXPECT_EQ(ImageBytes(sr_ + "/v1.qcow2", 0, 4096), std::string(4096, '\0'));
+}
+
+TEST_F(QdiskTest, ImportActivateTakesAnNbdClientFdBySCMRights) {
+  std::string uri = MakeVolume("v1");
+  Attach(uri, "1");
+  Reply r = Call("Datapath.import_activate", {{"uri", uri}, {"domain", "1"}});
+  ASSERT_EQ(r.exit_code, 0) << r.text;
+  std::string path = r.value;
+  int relay = State(uri)["relay_pid"];
+  EXPECT_TRUE(Alive(relay));
+  EXPECT_EQ(Ok("Datapath.import_activate", {{"uri", uri}, {"domain", "1"}}), path);
+
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  int ctl = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::connect(ctl, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &pair[1], sizeof(int));
+  ASSERT_EQ(::sendmsg(ctl, &msg, 0), 1);
+  ::close(pair[1]);
+  ::close(ctl);
+  {
+    NbdClient client(pair[0], "v1");
+    EXPECT_EQ(client.size(), kSize);
+    std::string pattern(8192, 'I');
+    client.Write(4096, 8192, pattern.data());
+    std::string back(8192, '\0');
+    client.Read(4096, 8192, back.data());
+    EXPECT_EQ(back, pattern);
+    client.Disconnect();
+  }
+  Deactivate(uri, "1");
+  EXPECT_FALSE(Alive(relay)) << "relay outlived deactivate";
+  Detach(uri, "1");
+  Ok("Datapath.close", {{"uri", uri}});
+  EXPECT_EQ(ImageBytes(sr_ + "/v1.qcow2", 4096, 8192), std::string(8192, 'I'));
+}
+
+TEST_F(QdiskTest, CopyAndMirrorToAnotherNbdExport) {
+  std::string src = MakeVolume("src");
+  std::string dst = MakeVolume("dst");
+  auto [ssock, sname] = NbdOf(Attach(src, "1"));
+  Activate(src, "1");
+  json dst_backend = Attach(dst, "2");
+  Activate(dst, "2");
+  NbdClient s = NbdClient::ConnectUnix(ssock, sname);
+  std::string first(1 << 20, 'C');
+  s.Write(0, static_cast<uint32_t>(first.size()), first.data());
+  s.Flush();
+
+  json op = Ok("Data.copy", {{"uri", src}, {"domain", "1"}, {"remote", NbdUri(dst_backend)},
+                             {"blocklist", {{"blocksize", 65536}, {"ranges", {{0, 16}}}}}});
+  ASSERT_TRUE(op.is_array() && op[0] == "CopyV1") << op.dump();
+  EXPECT_EQ(Ok("Data.ls", json::object()), json::array({op}));
+  json st;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);;) {
+    st = Ok("Data.stat", {{"operation", op}});
+    if (st["complete"] == true || std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(st, json({{"failed", false}, {"complete", true}, {"progress", 1.0}}));
+  Ok("Data.cancel", {{"operation", op}});  // finished already: a no-op
+  Ok("Data.destroy", {{"operation", op}});
+  EXPECT_EQ(Ok("Data.ls", json::object()), json::array());
+  EXPECT_EQ(Fails("Data.stat", {{"operation", op}})[0], "Unknown_operation");
+  auto [dsock, dname] = NbdOf(dst_backend);
+  {
+    NbdClient d = NbdClient::ConnectUnix(dsock, dname);
+    std::string back(first.size(), '\0');
+    d.Read(0, static_cast<uint32_t>(back.size()), back.data());
+    EXPECT_EQ(back, first);
+  }
+
+  json mop = Ok("Data.mirror", {{"uri", src}, {"domain", "1"}, {"remote", NbdUri(dst_backend)}});
+  ASSERT_TRUE(mop.is_array() && mop[0] == "MirrorV1") << mop.dump();
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);;) {
+    st = Ok("Data.stat", {{"operation", mop}});
+    if (st["complete"] == true || std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(st["failed"], false);
+  EXPECT_EQ(st["complete"], true);
+  // In sync: a new write to the source reaches the destination before it completes.
+  std::string second(65536, 'M');
+  s.Write(8 << 20, static_cast<uint32_t>(second.size()), second.data());
+  {
+    NbdClient d = NbdClient::ConnectUnix(dsock, dname);
+    std::string back(second.size(), '\0');
+    d.Read(8 << 20, static_cast<uint32_t>(back.size()), back.data());
+    EXPECT_EQ(back, second);
+  }
+  Ok("Data.destroy", {{"operation", mop}});
+  EXPECT_EQ(Ok("Data.ls", json::object()), json::array());
+  s.Disconnect();
+  Deactivate(src, "1");
+  Detach(src, "1");
+  Deactivate(dst, "2");
+  Detach(dst, "2");
+}
+
+TEST_F(QdiskTest, DaemonKilledUnderAnAttachedVolume) {
+  std::string uri = MakeVolume("v1");
+  Attach(uri, "1");
+  Activate(uri, "1");
+  int pid = State(uri)["pid"];
+  ASSERT_TRUE(Alive(pid));
+  ::kill(pid, SIGKILL);
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+       Alive(pid) && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  json err = Fails("Datapath.activate", {{"uri", uri}, {"domain", "1"}});
+  EXPECT_EQ(err[0], "Qsd_not_running");
+  EXPECT_NE(err[1].get<std::string>().find("is not running; detach and attach the volume again"),
+            std::string::npos)
+      << err.dump();
+  Deactivate(uri, "1");
+  Detach(uri, "1");
+  EXPECT_EQ(State(uri)["pid"], 0);
+  EXPECT_EQ(State(uri)["domains"], json::array());
+  // And the volume can be used again.
+  Attach(uri, "1");
+  Activate(uri, "1");
+  int again = State(uri)["pid"];
+  EXPECT_TRUE(Alive(again));
+  Ok("Datapath.close", {{"uri", uri}});
+  EXPECT_FALSE(Alive(again)) << "close leaves no daemon behind";
+}
+
+TEST_F(QdiskTest, BadInputGivesClearErrors) {
+  std::string uri = MakeVolume("v1");
+  struct Case {
+    std::string method;
+    json params;
+    std::string kind;
+    std::string text;  // a part of the message
+  } cases[] = {
+      {"Datapath.attach", {{"uri", uri}}, "UnmarshalException", "argument missing: domain"},
+      {"Datapath.attach", {{"uri", 7}, {"domain", "1"}}, "UnmarshalException",
+       "argument uri must be a string"},
+      {"Datapath.attach", {{"uri", "file:///x/y"}, {"domain", "1"}}, "Invalid_uri",
+       "not a qdisk URI"},
+      {"Datapath.attach", {{"uri", "qdisk://" + sr_ + "/nope"}, {"domain", "1"}},
+       "Volume_does_not_exist", sr_ + "/nope.current"},
+      {"Datapath.open", {{"uri", uri}, {"persistent", "yes"}}, "UnmarshalException",
+       "argument persistent must be a bool"},
+      {"Datapath.activate", {{"uri", uri}, {"domain", "1"}}, "Not_attached",
+       "call Datapath.attach first"},
+      {"Data.stat", {{"operation", {"CopyV1", "nope"}}}, "Unknown_operation", "nope"},
+      {"Data.stat", {{"operation", "x"}}, "UnmarshalException", "argument operation"},
+      {"Data.mirror", {{"uri", uri}, {"domain", "1"}, {"remote", "http://x"}}, "Invalid_remote",
+       "http://x"},
+      {"Data.mirror", {{"uri", uri}, {"domain", "1"}, {"remote", "nbd:unix:/s:exportname=e"}},
+       "Not_attached", "attach it before Data.mirror"},
+  };
+  for (const Case& c : cases) {
+    json err = Fails(c.method, c.params);
+    EXPECT_EQ(err[0], c.kind) << c.method << " " << c.params.dump();
+    EXPECT_NE(err[1].get<std::string>().find(c.text), std::string::npos) << err.dump();
+  }
+  // Not JSON on stdin, and a method the plugin does not have.
+  std::string cmd = "echo 'not json' | '" + PluginDir() + "/Datapath.attach' --json >/dev/null 2>&1";
+  EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 1);
+  fs::create_symlink(PluginDir() + "/Plugin.query", root_ + "/Volume.create");
+  cmd = "echo '{}' | '" + root_ + "/Volume.create' --json 2>/dev/null | grep -q Unimplemented";
+  EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 0);
+}
+
+}  // namespace
