@@ -73,16 +73,22 @@ std::string RenderDiag(const std::string& text, bool verbose) {
   }
 }
 
+// The events of the last `last` arrows of the chart (all events if no limit).
 std::vector<TraceEvent> LastMessages(std::vector<TraceEvent> events, std::optional<int> last) {
   if (!last) return events;
-  std::vector<TraceEvent> messages;
+  std::vector<TraceEvent> drawn;
   for (TraceEvent& e : events) {
-    if (!e.is_ack) messages.push_back(std::move(e));
+    if (DrawsArrow(e)) drawn.push_back(std::move(e));
   }
-  if (messages.size() > static_cast<size_t>(*last)) {
-    messages.erase(messages.begin(), messages.end() - *last);
+  if (drawn.size() > static_cast<size_t>(*last)) drawn.erase(drawn.begin(), drawn.end() - *last);
+  return drawn;
+}
+
+bool AnyArrow(const std::vector<TraceEvent>& events) {
+  for (const TraceEvent& e : events) {
+    if (DrawsArrow(e)) return true;
   }
-  return messages;
+  return false;
 }
 
 bool WriteFile(const std::string& path, const std::string& text) {
@@ -158,8 +164,14 @@ int Tail(const Common& c, bool follow) {
 
 int Mscgen(const Common& c, std::optional<int> last, const std::string& svg_file) {
   Client client(c.Connect());
-  std::string chart = MscChart(LastMessages(Events(client.Trace(0, 0)), last));
+  std::vector<TraceEvent> events = LastMessages(Events(client.Trace(0, 0)), last);
+  std::string chart = MscChart(events);
   std::cout << chart;
+  if (!svg_file.empty() && !AnyArrow(events)) {
+    // mscgen rejects a chart without arcs.
+    std::cerr << "message-cli: not writing " << svg_file << ": the trace holds no messages\n";
+    return kExitError;
+  }
   if (!svg_file.empty()) {
     std::string error = RenderSvg(chart, svg_file);
     if (!error.empty()) {
@@ -309,12 +321,18 @@ int Bugtool(const Common& c, const std::string& out_dir) {
   Client client(c.Connect());
   std::string diag = client.Diagnostics();
   std::string trace = client.Trace(0, 0);
-  std::string chart = MscChart(Events(trace));
+  std::vector<TraceEvent> events = Events(trace);
+  std::string chart = MscChart(events);
   bool ok = WriteFile(out_dir + "/diagnostics.json", diag + "\n") &&
             WriteFile(out_dir + "/diagnostics.txt", RenderDiag(diag, true)) &&
             WriteFile(out_dir + "/trace.json", trace + "\n") &&
             WriteFile(out_dir + "/sequence.msc", chart);
   if (!ok) return kExitError;
+  if (!AnyArrow(events)) {
+    std::cout << "Wrote diagnostics.txt, diagnostics.json, trace.json and sequence.msc to "
+              << out_dir << " (no sequence.svg: the trace holds no messages)\n";
+    return 0;
+  }
   std::string error = RenderSvg(chart, out_dir + "/sequence.svg");
   if (!error.empty()) {
     std::cerr << "message-cli: " << error << "\n";

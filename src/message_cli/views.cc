@@ -384,6 +384,11 @@ std::string TailRow(const TraceEvent& e, double first_time) {
   return row;
 }
 
+bool DrawsArrow(const TraceEvent& e) {
+  if (e.is_ack) return false;
+  return e.is_request ? (e.input || e.output) : e.input.has_value();
+}
+
 std::string MscChart(const std::vector<TraceEvent>& events) {
   std::set<std::string> entities;
   for (const TraceEvent& e : events) {

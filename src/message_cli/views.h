@@ -49,6 +49,9 @@ std::vector<TraceEvent> ParseTrace(const msclient::Json& trace);
 // first event this run has seen. processing_time is shown in milliseconds.
 std::string TailRow(const TraceEvent& event, double first_time);
 
+// True if MscChart draws an arrow for `event` (sends, deliveries of requests, replies sent).
+bool DrawsArrow(const TraceEvent& event);
+
 // The mscgen chart text for `events` (ending in "}\n").
 std::string MscChart(const std::vector<TraceEvent>& events);
 

@@ -66,6 +66,7 @@ HttpConnection::~HttpConnection() {
   Close();
   // Owners close (and so join) before dropping the last reference; detaching only guards
   // against a destructor running on the reader itself.
+  std::lock_guard<std::mutex> join_lock(join_mu_);
   if (reader_.joinable()) reader_.detach();
   ::close(fd_);
 }
@@ -166,6 +167,8 @@ void HttpConnection::Close() {
     }
   }
   ::shutdown(fd_, SHUT_RDWR);
+  // Several threads may close at once (an owner and a supervisor); only one may join.
+  std::lock_guard<std::mutex> join_lock(join_mu_);
   if (reader_.joinable() && reader_.get_id() != std::this_thread::get_id()) reader_.join();
 }
 

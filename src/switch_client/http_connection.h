@@ -73,6 +73,7 @@ class HttpConnection {
                       std::string& error);
 
   const int fd_;
+  std::mutex join_mu_;  // serialises joining reader_
   std::thread reader_;
 
   mutable std::mutex mu_;
