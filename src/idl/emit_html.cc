@@ -42,9 +42,16 @@ th { background: var(--bg-code); }
 .deprecated { color: #a33; }
 .used { color: var(--muted); font-size: .9em; }
 section.item { border-left: 3px solid var(--line); padding-left: .75rem; margin: 1.5rem 0; }
+li, p { overflow-wrap: anywhere; }
 @media (max-width: 40rem) {
   body { font-size: 15px; } main { padding: .5rem; } h1 { font-size: 1.4rem; }
-  th, td { padding: .2rem .3rem; }
+  /* Tables become one card per row: four columns do not fit a phone. */
+  table, tbody, tr, td { display: block; width: 100%; }
+  tr:first-child { display: none; }
+  tr { border: 1px solid var(--line); margin-bottom: .5rem; }
+  td { border: none; padding: .1rem .4rem; }
+  td p { margin: .2rem 0; }
+  td:nth-child(-n+3) { display: inline-block; width: auto; }
 }
 )CSS";
 
@@ -94,6 +101,9 @@ std::string Prose(const std::string& doc) {
   return out + "</p>\n";
 }
 
+// The lifecycle of a member (field, constructor, argument): only its own events.
+std::string MemberLifeline(const Package& pkg, const Lifecycle& lifecycle);
+
 std::string Lifeline(const Package& pkg, const Lifecycle& lifecycle) {
   using K = LifecycleEvent::Kind;
   std::string out;
@@ -119,6 +129,10 @@ std::string Lifeline(const Package& pkg, const Lifecycle& lifecycle) {
     if (e.kind == K::kDeprecated) cls = "life deprecated";
   }
   return "<p class=\"" + cls + "\">Lifecycle: " + out + "</p>\n";
+}
+
+std::string MemberLifeline(const Package& pkg, const Lifecycle& lifecycle) {
+  return lifecycle.events.empty() ? "" : Lifeline(pkg, lifecycle);
 }
 
 const TypeDecl* Lookup(const Package& pkg, const std::string& name) {
@@ -173,7 +187,7 @@ std::string TypeHtml(const Package& pkg, const TypeRef& t) {
 }
 
 // A sample wire value of a type, for the examples. Optional fields are shown when present.
-nlohmann::json Sample(const Package& pkg, const TypeRef& type, const std::string& hint,
+nlohmann::ordered_json Sample(const Package& pkg, const TypeRef& type, const std::string& hint,
                       int depth) {
   const TypeRef& t = Unalias(pkg, type);
   using K = TypeRef::Kind;
@@ -185,11 +199,11 @@ nlohmann::json Sample(const Package& pkg, const TypeRef& type, const std::string
     case K::kUnit: case K::kJson: return nullptr;
     case K::kOption: return Sample(pkg, t.args[0], hint, depth + 1);
     case K::kList: case K::kArray:
-      if (depth > 4) return nlohmann::json::array();
-      return nlohmann::json::array({Sample(pkg, t.args[0], "", depth + 1)});
-    case K::kMap: return nlohmann::json::object({{"key", Sample(pkg, t.args[1], "value", depth + 1)}});
+      if (depth > 4) return nlohmann::ordered_json::array();
+      return nlohmann::ordered_json::array({Sample(pkg, t.args[0], "", depth + 1)});
+    case K::kMap: return nlohmann::ordered_json::object({{"key", Sample(pkg, t.args[1], "value", depth + 1)}});
     case K::kTuple: {
-      nlohmann::json out = nlohmann::json::array();
+      nlohmann::ordered_json out = nlohmann::ordered_json::array();
       for (const auto& a : t.args) out.push_back(Sample(pkg, a, "", depth + 1));
       return out;
     }
@@ -198,7 +212,7 @@ nlohmann::json Sample(const Package& pkg, const TypeRef& type, const std::string
   const TypeDecl* decl = Lookup(pkg, t.name);
   if (decl == nullptr || depth > 6) return nullptr;
   if (decl->kind == TypeDecl::Kind::kRecord) {
-    nlohmann::json out = nlohmann::json::object();
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
     for (const auto& f : decl->fields) {
       if (!Removed(f.lifecycle)) out[f.name] = Sample(pkg, f.type, f.name, depth + 1);
     }
@@ -208,7 +222,7 @@ nlohmann::json Sample(const Package& pkg, const TypeRef& type, const std::string
     if (Removed(c.lifecycle)) continue;
     if (c.payload.empty()) return c.name;
     if (c.payload.size() == 1) return {c.name, Sample(pkg, c.payload[0], "", depth + 1)};
-    nlohmann::json payload = nlohmann::json::array();
+    nlohmann::ordered_json payload = nlohmann::ordered_json::array();
     for (const auto& p : c.payload) payload.push_back(Sample(pkg, p, "", depth + 1));
     return {c.name, payload};
   }
@@ -216,20 +230,20 @@ nlohmann::json Sample(const Package& pkg, const TypeRef& type, const std::string
 }
 
 // A JSON value as a Python literal, for the plugin examples.
-std::string PythonLiteral(const nlohmann::json& j) {
+std::string PythonLiteral(const nlohmann::ordered_json& j) {
   switch (j.type()) {
-    case nlohmann::json::value_t::null: return "None";
-    case nlohmann::json::value_t::boolean: return j.get<bool>() ? "True" : "False";
-    case nlohmann::json::value_t::array: {
+    case nlohmann::ordered_json::value_t::null: return "None";
+    case nlohmann::ordered_json::value_t::boolean: return j.get<bool>() ? "True" : "False";
+    case nlohmann::ordered_json::value_t::array: {
       std::string out = "[";
       for (size_t i = 0; i < j.size(); ++i) out += (i ? ", " : "") + PythonLiteral(j[i]);
       return out + "]";
     }
-    case nlohmann::json::value_t::object: {
+    case nlohmann::ordered_json::value_t::object: {
       std::string out = "{";
       bool first = true;
       for (const auto& [k, v] : j.items()) {
-        out += (first ? "" : ", ") + nlohmann::json(k).dump() + ": " + PythonLiteral(v);
+        out += (first ? "" : ", ") + nlohmann::ordered_json(k).dump() + ": " + PythonLiteral(v);
         first = false;
       }
       return out + "}";
@@ -323,7 +337,7 @@ std::string TypeSection(const Package& pkg, const TypeDecl& t, const Uses& uses)
           << Escape(f.name) << "</code></td><td><code>" << TypeHtml(pkg, f.type)
           << "</code></td><td>"
           << (f.default_value ? "<code>" + Escape(f.default_value->dump()) + "</code>" : "")
-          << "</td><td>" << Prose(f.doc) << Lifeline(pkg, f.lifecycle) << "</td></tr>\n";
+          << "</td><td>" << Prose(f.doc) << MemberLifeline(pkg, f.lifecycle) << "</td></tr>\n";
     }
     out << "</table></div>\n";
   } else {
@@ -338,11 +352,11 @@ std::string TypeSection(const Package& pkg, const TypeDecl& t, const Uses& uses)
       out << "<tr id=\"T-" << Escape(t.name) << "." << Escape(c.name) << "\"><td><code>"
           << Escape(c.name) << "</code>" << (c.fallback ? " (fallback)" : "") << "</td><td>"
           << (payload.empty() ? "none" : "<code>" + payload + "</code>") << "</td><td>"
-          << Prose(c.doc) << Lifeline(pkg, c.lifecycle) << "</td></tr>\n";
+          << Prose(c.doc) << MemberLifeline(pkg, c.lifecycle) << "</td></tr>\n";
     }
     out << "</table></div>\n";
   }
-  nlohmann::json sample = Sample(pkg, TypeRef{TypeRef::Kind::kNamed, t.name, {}, {}}, "", 0);
+  nlohmann::ordered_json sample = Sample(pkg, TypeRef{TypeRef::Kind::kNamed, t.name, {}, {}}, "", 0);
   out << "<h4>Example</h4>\n<pre><code>" << Escape(sample.dump()) << "</code></pre>\n";
   auto it = uses.find(t.name);
   if (it != uses.end()) {
@@ -404,7 +418,7 @@ std::string MethodSection(const Package& pkg, const Interface& iface, const Meth
       << Prose(m.doc) << Lifeline(pkg, m.lifecycle)
       << "<div class=\"table\"><table>\n"
       << "<tr><th>Name</th><th>Direction</th><th>Type</th><th>Description</th></tr>\n";
-  nlohmann::json params = nlohmann::json::object();
+  nlohmann::ordered_json params = nlohmann::ordered_json::object();
   std::string signature = "self";
   for (const auto& a : m.arguments) {
     if (Removed(a.lifecycle)) continue;
@@ -412,7 +426,7 @@ std::string MethodSection(const Package& pkg, const Interface& iface, const Meth
     signature += ", " + a.name;
     out << "<tr id=\"M-" << Escape(m.wire_name) << "." << Escape(a.name) << "\"><td><code>"
         << Escape(a.name) << "</code></td><td>in</td><td><code>" << TypeHtml(pkg, a.type)
-        << "</code></td><td>" << Prose(a.doc) << Lifeline(pkg, a.lifecycle) << "</td></tr>\n";
+        << "</code></td><td>" << Prose(a.doc) << MemberLifeline(pkg, a.lifecycle) << "</td></tr>\n";
   }
   out << "<tr><td>" << (m.result.name.empty() ? "<i>unnamed</i>" : "<code>" + Escape(m.result.name) + "</code>")
       << "</td><td>out</td><td><code>" << TypeHtml(pkg, m.result.type) << "</code></td><td>"
@@ -421,9 +435,9 @@ std::string MethodSection(const Package& pkg, const Interface& iface, const Meth
       << "\"><code>" << Escape(iface.error_type) << "</code></a>, and through a plugin script "
       << "any <a href=\"index.html#failure\">failure report</a>.</p>\n";
 
-  nlohmann::json result = Sample(pkg, m.result.type, "", 0);
-  nlohmann::json request = {{"method", m.wire_name}, {"params", {params}}, {"id", 1}};
-  nlohmann::json response = {{"result", result}, {"error", nullptr}, {"id", 1}};
+  nlohmann::ordered_json result = Sample(pkg, m.result.type, "", 0);
+  nlohmann::ordered_json request = {{"method", m.wire_name}, {"params", {params}}, {"id", 1}};
+  nlohmann::ordered_json response = {{"result", result}, {"error", nullptr}, {"id", 1}};
   out << "<h4>JSON-RPC request and response</h4>\n<pre><code>" << Escape(request.dump())
       << "\n" << Escape(response.dump()) << "</code></pre>\n"
       << "<p>A plugin script <code>" << Escape(m.wire_name) << "</code> receives the params "

@@ -74,8 +74,8 @@ TEST(EmitHtml, DocumentsEveryMethodWithExamples) {
            "</code>",
            "<td><i>unnamed</i></td><td>out</td><td><code>unit</code></td>",
            // JSON-RPC request with the arguments by name, and the script's view of it.
-           "{&quot;id&quot;:1,&quot;method&quot;:&quot;Volume.create&quot;,&quot;params&quot;:"
-           "[{&quot;dbg&quot;:&quot;dbg&quot;,",
+           "{&quot;method&quot;:&quot;Volume.create&quot;,&quot;params&quot;:[{&quot;dbg&quot;:"
+           "&quot;dbg&quot;,&quot;sr&quot;:&quot;sr&quot;,",
            "| ./Volume.create --json\n",
            // A Python plugin implementing the method.
            "class Implementation(xapi.storage.api.v5.volume.Volume_skeleton):\n"
