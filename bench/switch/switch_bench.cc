@@ -6,19 +6,14 @@
 // Prints one line: rpc_per_s=<n> p50_us=<n> p99_us=<n>.
 // With --memory it instead queues --messages messages of --payload bytes and reports the
 // switch's resident-memory growth against the payload.
+
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <string>
@@ -29,98 +24,11 @@
 
 #include "switch_client/client.h"
 #include "switch_client/server.h"
+#include "switch_client/test_switch.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A message-switch child process in its own temporary directory.
-class SwitchProcess {
- public:
-  SwitchProcess(bool statedir, bool fsync) {
-    char tmpl[] = "/tmp/switch-bench.XXXXXX";
-    if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-    dir_ = tmpl;
-    socket_ = dir_ + "/sock";
-    std::string exe = std::filesystem::read_symlink("/proc/self/exe").parent_path() / "message-switch";
-    std::vector<std::string> args{exe, "--path", socket_};
-    if (statedir) {
-      std::filesystem::create_directory(dir_ + "/state");
-      args.insert(args.end(), {"--statedir", dir_ + "/state"});
-      if (fsync) args.push_back("--fsync");
-    }
-    // Room for the memory measurement's 100,000 messages.
-    args.insert(args.end(), {"--max-queue-messages", "1000000"});
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      std::string log = dir_ + "/switch.log";
-      FILE* f = std::freopen(log.c_str(), "w", stderr);
-      (void)f;
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    WaitReady(std::chrono::seconds(10));
-  }
-
-  ~SwitchProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      auto deadline = Clock::now() + std::chrono::seconds(5);
-      int status;
-      while (::waitpid(pid_, &status, WNOHANG) == 0) {
-        if (Clock::now() > deadline) {
-          ::kill(pid_, SIGKILL);
-          ::waitpid(pid_, &status, 0);
-          break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  const std::string& socket() const { return socket_; }
-
-  // Resident set size of the switch, in bytes.
-  int64_t RssBytes() const {
-    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-      if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6) * 1024;
-    }
-    return -1;
-  }
-
- private:
-  void WaitReady(std::chrono::seconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_un addr{};
-      addr.sun_family = AF_UNIX;
-      std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket_.c_str());
-      bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-      ::close(fd);
-      if (ok) return;
-      int status;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        throw std::runtime_error("message-switch exited at start; see its log in " + dir_);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    throw std::runtime_error("message-switch did not listen within the timeout");
-  }
-
-  std::string dir_;
-  std::string socket_;
-  pid_t pid_ = -1;
-};
 
 int64_t Percentile(std::vector<int64_t>& v, double p) {
   if (v.empty()) return 0;
@@ -129,7 +37,7 @@ int64_t Percentile(std::vector<int64_t>& v, double p) {
   return v[k];
 }
 
-int RunRpcs(const SwitchProcess& sw, int in_flight, size_t payload, double seconds) {
+int RunRpcs(const msclient::TestSwitch& sw, int in_flight, size_t payload, double seconds) {
   msclient::ConnectOptions opts;
   opts.path = sw.socket();
   opts.connect_deadline = std::chrono::seconds(5);
@@ -188,7 +96,7 @@ int RunRpcs(const SwitchProcess& sw, int in_flight, size_t payload, double secon
   return 0;
 }
 
-int RunMemory(const SwitchProcess& sw, int messages, size_t payload, int threads) {
+int RunMemory(const msclient::TestSwitch& sw, int messages, size_t payload, int threads) {
   msclient::ConnectOptions opts;
   opts.path = sw.socket();
   msclient::Client client(opts);
@@ -235,8 +143,10 @@ int main(int argc, char** argv) {
   int messages = 100000;
   app.add_option("--in-flight", in_flight, "Calls in flight at once (caller threads)")
       ->capture_default_str()->check(CLI::Range(1, 4096));
-  app.add_option("--payload", payload, "Payload bytes per call (or per message with --memory)")
-      ->capture_default_str();
+  auto* payload_opt =
+      app.add_option("--payload", payload,
+                     "Payload bytes per call (default 16), or per message with --memory "
+                     "(default 1024)");
   app.add_option("--seconds", seconds, "How long to run")->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_flag("--statedir", statedir, "Run the switch with a state directory (persistence)");
@@ -247,8 +157,13 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
   try {
-    SwitchProcess sw(statedir, fsync);
-    if (memory) return RunMemory(sw, messages, payload, 4);
+    msclient::TestSwitch::Options options;
+    options.statedir = statedir;
+    if (fsync) options.extra_args.push_back("--fsync");
+    // Room for the memory measurement's messages.
+    options.extra_args.insert(options.extra_args.end(), {"--max-queue-messages", "1000000"});
+    msclient::TestSwitch sw(options);
+    if (memory) return RunMemory(sw, messages, payload_opt->count() ? payload : 1024, 4);
     return RunRpcs(sw, in_flight, payload, seconds);
   } catch (const std::exception& e) {
     std::cerr << "switch-bench: " << e.what() << "\n";
