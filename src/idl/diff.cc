@@ -49,9 +49,10 @@ std::map<std::string, Item> Flatten(const Model& model) {
                          : t.is_error                        ? "errors"
                                                              : "variant";
       type.properties.push_back({"kind", kind});
-      if (t.kind == TypeDecl::Kind::kAlias) {
-        type.properties.push_back({"target", ToString(t.alias_target)});
-      }
+      // Every item of one kind has the same properties in the same order, so that they can be
+      // compared position by position.
+      type.properties.push_back(
+          {"target", t.kind == TypeDecl::Kind::kAlias ? ToString(t.alias_target) : "(none)"});
       type.properties.push_back({"lifecycle", Describe(t.lifecycle)});
       std::string type_key = type.Key();
       add(std::move(type));

@@ -109,66 +109,73 @@ Token LexNumber(Cursor& in, Diagnostics& diagnostics) {
   return token;
 }
 
+// Lexes one token, comment or stray character at the cursor.
+void Lex1(Cursor& in, std::vector<Token>& tokens, Diagnostics& diagnostics) {
+  char c = in.Peek();
+  if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+    in.Advance();
+  } else if (c == '/' && in.Peek(1) == '/') {
+    // `///` is a doc line, but `////...` is a plain comment (a ruler or commented-out doc).
+    bool doc = in.Peek(2) == '/' && in.Peek(3) != '/';
+    Token token{Token::Kind::kDoc, "", in.Here()};
+    for (int i = 0; i < (doc ? 3 : 2); ++i) in.Advance();
+    if (doc && in.Peek() == ' ') in.Advance();
+    size_t start = in.pos();
+    while (!in.AtEnd() && in.Peek() != '\n') in.Advance();
+    if (doc) {
+      token.text = std::string(in.Slice(start));
+      while (!token.text.empty() && (token.text.back() == '\r' || token.text.back() == ' ')) {
+        token.text.pop_back();
+      }
+      tokens.push_back(std::move(token));
+    }
+  } else if (IsIdentStart(c)) {
+    Token token{Token::Kind::kIdent, "", in.Here()};
+    size_t start = in.pos();
+    while (IsIdentChar(in.Peek())) in.Advance();
+    token.text = std::string(in.Slice(start));
+    tokens.push_back(std::move(token));
+  } else if (c == '"') {
+    tokens.push_back(LexString(in, diagnostics));
+  } else if (IsDigit(c) || (c == '-' && IsDigit(in.Peek(1)))) {
+    tokens.push_back(LexNumber(in, diagnostics));
+  } else if (c == '-' && in.Peek(1) == '>') {
+    tokens.push_back({Token::Kind::kPunct, "->", in.Here()});
+    in.Advance();
+    in.Advance();
+  } else if (std::string_view(";:,={}()<>@[]").find(c) != std::string_view::npos) {
+    tokens.push_back({Token::Kind::kPunct, std::string(1, c), in.Here()});
+    in.Advance();
+  } else {
+    SourceLocation where = in.Here();
+    // Report a whole UTF-8 sequence as one character.
+    size_t start = in.pos();
+    in.Advance();
+    while (!in.AtEnd() && (static_cast<unsigned char>(in.Peek()) & 0xC0) == 0x80) in.Advance();
+    std::string_view bad = in.Slice(start);
+    std::string message = "unexpected character ";
+    if (bad.size() > 1 || std::isprint(static_cast<unsigned char>(bad[0]))) {
+      message.append("'").append(bad).append("'");
+    } else {
+      char hex[8];
+      snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned char>(bad[0]));
+      message.append(hex);
+    }
+    diagnostics.Error(where, std::move(message));
+  }
+}
+
 }  // namespace
 
 std::vector<Token> Lex(std::string_view source, const std::string& file, Diagnostics& diagnostics) {
   std::vector<Token> tokens;
   Cursor in(source, file);
   while (!in.AtEnd()) {
-    char c = in.Peek();
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-      in.Advance();
-    } else if (c == '/' && in.Peek(1) == '/') {
-      // `///` is a doc line, but `////...` is a plain comment (a ruler or commented-out doc).
-      bool doc = in.Peek(2) == '/' && in.Peek(3) != '/';
-      Token token{Token::Kind::kDoc, "", in.Here()};
-      for (int i = 0; i < (doc ? 3 : 2); ++i) in.Advance();
-      if (doc && in.Peek() == ' ') in.Advance();
-      size_t start = in.pos();
-      while (!in.AtEnd() && in.Peek() != '\n') in.Advance();
-      if (doc) {
-        token.text = std::string(in.Slice(start));
-        while (!token.text.empty() && (token.text.back() == '\r' || token.text.back() == ' ')) {
-          token.text.pop_back();
-        }
-        tokens.push_back(std::move(token));
-      }
-    } else if (IsIdentStart(c)) {
-      Token token{Token::Kind::kIdent, "", in.Here()};
-      size_t start = in.pos();
-      while (IsIdentChar(in.Peek())) in.Advance();
-      token.text = std::string(in.Slice(start));
-      tokens.push_back(std::move(token));
-    } else if (c == '"') {
-      tokens.push_back(LexString(in, diagnostics));
-    } else if (IsDigit(c) || (c == '-' && IsDigit(in.Peek(1)))) {
-      tokens.push_back(LexNumber(in, diagnostics));
-    } else if (c == '-' && in.Peek(1) == '>') {
-      tokens.push_back({Token::Kind::kPunct, "->", in.Here()});
-      in.Advance();
-      in.Advance();
-    } else if (std::string_view(";:,={}()<>@[]").find(c) != std::string_view::npos) {
-      tokens.push_back({Token::Kind::kPunct, std::string(1, c), in.Here()});
-      in.Advance();
-    } else {
-      SourceLocation where = in.Here();
-      // Report a whole UTF-8 sequence as one character.
-      size_t start = in.pos();
-      in.Advance();
-      while (!in.AtEnd() && (static_cast<unsigned char>(in.Peek()) & 0xC0) == 0x80) in.Advance();
-      std::string_view bad = in.Slice(start);
-      std::string message = "unexpected character ";
-      if (bad.size() > 1 || std::isprint(static_cast<unsigned char>(bad[0]))) {
-        message.append("'").append(bad).append("'");
-      } else {
-        char hex[8];
-        snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned char>(bad[0]));
-        message.append(hex);
-      }
-      diagnostics.Error(where, std::move(message));
-    }
+    size_t count = tokens.size();
+    Lex1(in, tokens, diagnostics);
+    if (tokens.size() > count) tokens.back().end_column = in.Here().column;
   }
-  tokens.push_back({Token::Kind::kEnd, "", in.Here()});
+  tokens.push_back({Token::Kind::kEnd, "", in.Here(), in.Here().column});
   return tokens;
 }
 

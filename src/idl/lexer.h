@@ -28,7 +28,8 @@ struct Token {
   };
   Kind kind = Kind::kEnd;
   std::string text;
-  SourceLocation location;
+  SourceLocation location;  // where the token starts
+  int end_column = 0;       // the column just past its last character, on the same line
 };
 
 // Lexes `source`, naming `file` in every location. Never fails: bad characters are reported

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 #include <system_error>
+#include <tuple>
 
 #include "idl/checker.h"
 #include "idl/lexer.h"
@@ -58,6 +59,9 @@ std::optional<Model> LoadModel(const std::filesystem::path& dir, Diagnostics& di
   }
   std::sort(files.begin(), files.end());
 
+  // Errors are gathered here, then handed over in file and line order: the parser and the
+  // checker find them in different passes, but a reader fixes them top to bottom.
+  Diagnostics found;
   Model model;
   for (const auto& path : files) {
     std::string name = path.string();
@@ -65,14 +69,20 @@ std::optional<Model> LoadModel(const std::filesystem::path& dir, Diagnostics& di
     std::stringstream text;
     text << in.rdbuf();
     if (!in.is_open() || in.bad()) {
-      diagnostics.Error({name, 1, 1}, "cannot read file");
+      found.Error({name, 1, 1}, "cannot read file");
       continue;
     }
-    Package fragment = ParseFile(Lex(text.str(), name, diagnostics), diagnostics);
+    Package fragment = ParseFile(Lex(text.str(), name, found), found);
     if (!fragment.name.empty()) Merge(std::move(fragment), model);
   }
-  Check(model, diagnostics);
-  if (diagnostics.HasErrors()) return std::nullopt;
+  Check(model, found);
+  std::vector<Diagnostic> errors = found.errors();
+  std::stable_sort(errors.begin(), errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.location.file, a.location.line, a.location.column) <
+           std::tie(b.location.file, b.location.line, b.location.column);
+  });
+  for (auto& e : errors) diagnostics.Error(e.location, std::move(e.message));
+  if (found.HasErrors()) return std::nullopt;
   return model;
 }
 

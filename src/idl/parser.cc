@@ -78,8 +78,16 @@ class Parser {
     throw SyntaxError{};
   }
   const Token& ExpectPunct(std::string_view p) {
-    if (!IsPunct(p)) Fail("'" + std::string(p) + "'");
-    return Next();
+    if (IsPunct(p)) return Next();
+    if (StartsLine() && pos_ > 0) {
+      // Punctuation missing at the end of a line: point just past the line's last token,
+      // where it belongs, rather than at whatever the next line starts with.
+      const Token& previous = tokens_[pos_ - 1];
+      diagnostics_.Error({previous.location.file, previous.location.line, previous.end_column},
+                         "expected '" + std::string(p) + "', got " + Describe(Peek()));
+      throw SyntaxError{};
+    }
+    Fail("'" + std::string(p) + "'");
   }
   void ExpectWord(std::string_view w) {
     if (!IsWord(w)) Fail("'" + std::string(w) + "'");
@@ -95,17 +103,19 @@ class Parser {
   }
 
   // Skips the rest of a broken declaration or member: up to and including the next ';' or the
-  // '}' that closes a body it opened, or up to (not including) the next line that starts with a
-  // doc comment, an attribute or (at top level) a declaration keyword. Always makes progress.
+  // '}' that closes a body it opened, or up to (not including) the next line of a member, or the
+  // next line that starts a top-level declaration. Always makes progress.
   void Recover(size_t start, bool top_level) {
     if (pos_ == start && Peek().kind != Token::Kind::kEnd && !(!top_level && IsPunct("}"))) {
       Next();
     }
     int depth = 0;
     while (Peek().kind != Token::Kind::kEnd) {
+      // Members are one per line, so a member's recovery ends at the next line; a top-level
+      // declaration may span lines, so its recovery ends only where another one clearly starts.
       if (depth == 0 && StartsLine() &&
-          (Peek().kind == Token::Kind::kDoc || IsPunct("@") ||
-           (top_level && Peek().kind == Token::Kind::kIdent && IsTopLevelKeyword(Peek().text)))) {
+          (!top_level || Peek().kind == Token::Kind::kDoc || IsPunct("@") ||
+           (Peek().kind == Token::Kind::kIdent && IsTopLevelKeyword(Peek().text)))) {
         return;
       }
       if (IsPunct(";") && depth == 0) {
@@ -400,7 +410,9 @@ class Parser {
     ExpectPunct("{");
     while (!IsPunct("}")) {
       if (Peek().kind == Token::Kind::kEnd || AtDeclarationStart(!in_interface)) {
-        diagnostics_.Error(Peek().location, "expected '}', got " + Describe(Peek()));
+        size_t at = 0;
+        while (Peek(at).kind == Token::Kind::kDoc) ++at;
+        diagnostics_.Error(Peek(at).location, "expected '}', got " + Describe(Peek(at)));
         return;
       }
       size_t start = pos_;
