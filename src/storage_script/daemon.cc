@@ -16,6 +16,10 @@ struct Daemon::Plugin {
   std::unique_ptr<msclient::Server> server;
   std::mutex mu;
   std::map<int64_t, std::shared_ptr<InFlight>> in_flight;  // guarded by mu
+  // Removed from the watcher: takes no new requests (they stay queued in the switch, unacked,
+  // for the next server of this queue) and stops once its calls have been answered.
+  bool draining = false;                                   // guarded by mu
+  std::chrono::steady_clock::time_point idle_since;        // guarded by mu
 };
 
 Daemon::Daemon(const Options& options, Logger& log)
@@ -41,9 +45,10 @@ bool Daemon::Start(std::string* error) {
     datapaths_.Register(name, dir, options_.TimeoutFor(name, "Plugin.query"));
   };
   cb.remove_datapath = [this](const std::string& name) {
-    if (datapaths_.Find(name)) log_.Info("Unregistered datapath plugin " + name);
+    log_.Info("Unregistered datapath plugin " + name);
     datapaths_.Unregister(name);
   };
+  drainer_ = std::thread([this] { Drain(); });
   watcher_ = std::make_unique<PluginWatcher>(options_.root, cb, log_);
   return watcher_->Start(error);
 }
@@ -53,9 +58,23 @@ void Daemon::Stop() {
   std::map<std::string, std::shared_ptr<Plugin>> plugins;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
     plugins.swap(plugins_);
+    for (size_t i = 0; i < draining_.size(); ++i) {
+      plugins["draining " + std::to_string(i)] = draining_[i];
+    }
+    draining_.clear();
+    drain_cv_.notify_all();
   }
-  for (auto& [name, p] : plugins) p->server->Stop();
+  if (drainer_.joinable()) drainer_.join();
+  for (auto& [name, p] : plugins) {
+    p->server->Stop();
+    // Running scripts are killed rather than waited for (their timeout may be long); pending
+    // calls are dropped by the scheduler. The switch keeps unacknowledged requests for the next
+    // start.
+    std::lock_guard<std::mutex> lock(p->mu);
+    for (auto& [id, job] : p->in_flight) job->cancel.Cancel();
+  }
   scheduler_.Shutdown();
 }
 
@@ -90,6 +109,7 @@ PluginWatcher::AddResult Daemon::AddVolume(const std::string& name, const std::s
     job->request = std::move(request);
     {
       std::lock_guard<std::mutex> lock(p->mu);
+      if (p->draining) return;
       p->in_flight[job->request.id] = job;
     }
     Json body = Json::parse(job->request.body, nullptr, false);
@@ -99,11 +119,10 @@ PluginWatcher::AddResult Daemon::AddVolume(const std::string& name, const std::s
       key = name + "\n" + OrderingKey(body["params"][0]);
     }
     auto finish = [p, job](const std::string& response) {
-      {
-        std::lock_guard<std::mutex> lock(p->mu);
-        p->in_flight.erase(job->request.id);
-      }
       p->server->Reply(job->request, response);
+      std::lock_guard<std::mutex> lock(p->mu);
+      p->in_flight.erase(job->request.id);
+      if (p->in_flight.empty()) p->idle_since = std::chrono::steady_clock::now();
     };
     auto run = [p, job, finish] {
       std::string response;
@@ -154,15 +173,42 @@ PluginWatcher::AddResult Daemon::AddVolume(const std::string& name, const std::s
 
 void Daemon::RemoveVolume(const std::string& name) {
   log_.Info("Removing " + name);
-  std::shared_ptr<Plugin> p;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = plugins_.find(name);
+  if (it == plugins_.end()) return;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = plugins_.find(name);
-    if (it == plugins_.end()) return;
-    p = it->second;
-    plugins_.erase(it);
+    std::lock_guard<std::mutex> plock(it->second->mu);
+    it->second->draining = true;
+    it->second->idle_since = std::chrono::steady_clock::now();
   }
-  p->server->Stop();
+  draining_.push_back(it->second);
+  plugins_.erase(it);
+}
+
+void Daemon::Drain() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    drain_cv_.wait_for(lock, std::chrono::milliseconds(200));
+    // A server is stopped once it has had no call in flight for a second: Reply() only queues
+    // the response, and stopping drops what is not yet written.
+    auto now = std::chrono::steady_clock::now();
+    for (auto it = draining_.begin(); it != draining_.end();) {
+      bool idle;
+      {
+        std::lock_guard<std::mutex> plock((*it)->mu);
+        idle = (*it)->in_flight.empty() && now - (*it)->idle_since > std::chrono::seconds(1);
+      }
+      if (!idle) {
+        ++it;
+        continue;
+      }
+      auto p = *it;
+      it = draining_.erase(it);
+      lock.unlock();
+      p->server->Stop();
+      lock.lock();
+    }
+  }
 }
 
 }  // namespace storage

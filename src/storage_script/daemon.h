@@ -16,7 +16,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <condition_variable>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "storage_script/attached_srs.h"
 #include "storage_script/config.h"
@@ -37,13 +40,15 @@ class Daemon {
   // Loads the state file, scans the plugins, serves their queues. Returns false with `error`
   // set when the daemon cannot run (e.g. inotify unavailable).
   bool Start(std::string* error);
-  // Stops serving: no new requests; running calls get until `grace` to finish.
+  // Stops serving: no new requests, running scripts killed, pending calls dropped.
   void Stop();
 
  private:
   struct Plugin;
   PluginWatcher::AddResult AddVolume(const std::string& name, const std::string& dir);
   void RemoveVolume(const std::string& name);
+  // The drainer thread: stops the servers of removed plugins once their calls are answered.
+  void Drain();
 
   const Options& options_;
   Logger& log_;
@@ -55,6 +60,10 @@ class Daemon {
 
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Plugin>> plugins_;  // guarded by mu_
+  std::vector<std::shared_ptr<Plugin>> draining_;           // guarded by mu_
+  bool stopping_ = false;                                   // guarded by mu_
+  std::condition_variable drain_cv_;
+  std::thread drainer_;
 };
 
 }  // namespace storage

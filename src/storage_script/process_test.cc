@@ -68,11 +68,17 @@ TEST(Process, TimeoutKillsTheWholeProcessGroup) {
   EXPECT_FALSE(r.exited);
   EXPECT_EQ(r.signal, SIGKILL);
   // The background child was in the group too: it is gone, or a zombie waiting for init.
+  // SIGKILL is delivered asynchronously: wait (with a deadline) for it to take effect.
   pid_t child = std::stoi(testing::ReadFile(pidfile));
-  std::string stat = testing::ReadFile("/proc/" + std::to_string(child) + "/stat");
-  if (!stat.empty()) {
-    EXPECT_EQ(stat[stat.find(')') + 2], 'Z') << stat;
+  auto gone = [child] {
+    std::string stat = testing::ReadFile("/proc/" + std::to_string(child) + "/stat");
+    return stat.empty() || stat[stat.find(')') + 2] == 'Z';
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!gone() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  EXPECT_TRUE(gone());
 }
 
 TEST(Process, CancelFromAnotherThread) {
