@@ -6,12 +6,13 @@
 namespace msw {
 namespace {
 
+char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+// `b` must be lower case.
 bool IEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
+    if (AsciiLower(a[i]) != b[i]) return false;
   }
   return true;
 }
@@ -39,7 +40,8 @@ ParseResult TooLarge(std::string why) { return {ParseStatus::kTooLarge, 0, std::
 ParseResult NeedMore() { return {ParseStatus::kNeedMore, 0, {}}; }
 
 bool IsTokenChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 // Parses a chunked body starting at `pos`. On success sets `*end` to the byte after the trailer.

@@ -133,15 +133,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
       in_.erase(0, parsed_);
       parsed_ = 0;
     }
-    std::size_t old = in_.size();
-    in_.resize(old + kReadChunk);
+    // Read into a fixed chunk (resizing `in_` first would zero-fill 64 KiB per read).
+    if (!chunk_) chunk_.reset(new char[kReadChunk]);
     reading_ = true;
     auto self = shared_from_this();
-    socket_.async_read_some(asio::buffer(in_.data() + old, kReadChunk),
-                            [self, old](const boost::system::error_code& ec, std::size_t n) {
+    socket_.async_read_some(asio::buffer(chunk_.get(), kReadChunk),
+                            [self](const boost::system::error_code& ec, std::size_t n) {
                               self->reading_ = false;
-                              self->in_.resize(old + n);
                               if (self->closed_) return;
+                              self->in_.append(self->chunk_.get(), n);
                               if (ec) {
                                 if (ec == asio::error::eof) self->OnEof();
                                 else self->Close();
@@ -264,7 +264,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Server::Impl* server_;
   Local::socket socket_;
   uint64_t id_;
-  std::string in_;
+  std::string in_;                  // received bytes not yet parsed (from parsed_ on)
+  std::unique_ptr<char[]> chunk_;   // the read buffer
   std::size_t parsed_ = 0;
   std::deque<Slot> slots_;
   uint64_t first_slot_ = 0;
