@@ -416,17 +416,15 @@ void Server::Impl::AfterEvent() {
 }
 
 void Server::Impl::ArmPollTimer() {
+  // Re-arm only for an earlier deadline: a timer that fires with nothing due just re-arms for
+  // the next one, which is cheaper than re-programming it after every answered long-poll.
   std::optional<int64_t> next = broker_->NextDeadline();
-  if (next == armed_deadline_) return;
+  if (!next || (armed_deadline_ && *armed_deadline_ <= *next)) return;
   armed_deadline_ = next;
-  if (!next) {
-    poll_timer_.cancel();
-    return;
-  }
   int64_t wait_ns = std::max<int64_t>(0, *next - broker_->now_ns());
   poll_timer_.expires_after(std::chrono::nanoseconds(wait_ns));
   poll_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;  // re-armed or cancelled
+    if (ec) return;  // re-armed for an earlier deadline
     armed_deadline_.reset();
     broker_->Expire();
     AfterEvent();
