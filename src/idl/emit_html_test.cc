@@ -8,6 +8,10 @@
 namespace idl {
 namespace testing {
 Model BindingsTestModel();
+// The fixture of tests/golden/idl, and a check of output against tests/golden/<lang>; both
+// in emit_python_test.cc.
+Model GoldenFixtureModel();
+void ExpectGolden(const std::vector<OutputFile>& files, const std::string& lang);
 }  // namespace testing
 
 namespace {
@@ -22,6 +26,10 @@ const std::string& Text(const std::vector<OutputFile>& files, const std::string&
 
 bool Has(const std::string& text, const std::string& fragment) {
   return text.find(fragment) != std::string::npos;
+}
+
+TEST(EmitHtml, FixtureMatchesTheGoldenFiles) {
+  testing::ExpectGolden(EmitHtml(testing::GoldenFixtureModel()), "html");
 }
 
 TEST(EmitHtml, WritesIndexPackageAndGroupPages) {

@@ -162,6 +162,9 @@ let arg args name decode =
   | Some v -> decode v
   | None -> fail "Expecting named argument '%s'" name
 
+(** The option argument [name] of a call: absent is [None], present is its bare value. *)
+let optional_arg args name decode = Option.map decode (List.assoc_opt name args)
+
 (** A server handler: for a method it serves, the outcome of the call. *)
 type handler = string -> (string * json) list -> (json, json) result option
 
@@ -611,7 +614,7 @@ std::vector<const Argument*> LiveArguments(const Method& m) {
   return out;
 }
 
-std::string InterfaceModules(const Interface& iface) {
+std::string InterfaceModules(const Package& pkg, const Interface& iface) {
   std::ostringstream out;
   const std::string& I = iface.name;
   std::string err = "Types." + Lower(iface.error_type);
@@ -627,14 +630,22 @@ std::string InterfaceModules(const Interface& iface) {
     std::string params, members;
     for (const Argument* a : args) params += " (" + Lower(a->name) + " : " + Type(a->type, "Types.") + ")";
     if (args.empty()) params = " ()";
-    // Members in reverse argument order, as the reference client builds them.
+    // Members in reverse argument order, as the reference client builds them. An option
+    // argument is left out when None and sent as its bare value otherwise.
     for (auto it = args.rbegin(); it != args.rend(); ++it) {
-      members += (members.empty() ? "" : "; ") + std::string("(") + Str((*it)->name) + ", " +
-                 Enc((*it)->type, Lower((*it)->name), "Types.", 1) + ")";
+      const TypeRef& t = Unalias(pkg, (*it)->type);
+      std::string name = Lower((*it)->name);
+      std::string member =
+          t.kind == TypeRef::Kind::kOption
+              ? "(match " + name + " with None -> [] | Some x -> [(" + Str((*it)->name) + ", " +
+                    Enc(t.args[0], "x", "Types.", 1) + ")])"
+              : "[(" + Str((*it)->name) + ", " + Enc((*it)->type, name, "Types.", 1) + ")]";
+      members += (members.empty() ? "" : "; ") + member;
     }
     out << DocComment(m->doc, "  ") << "  let " << Lower(m->name) << params << " : ("
         << Type(m->result.type, "Types.") << ", " << err << ") result =\n"
-        << "    Smapi_rpc.call T.rpc " << Str(m->wire_name) << " [" << members << "]\n"
+        << "    Smapi_rpc.call T.rpc " << Str(m->wire_name) << " (List.concat [" << members
+        << "])\n"
         << "      (fun x -> " << Dec(m->result.type, "x", "Types.", 1) << ")\n"
         << "      Types." << Lower(iface.error_type) << "_of_json\n";
   }
@@ -661,8 +672,14 @@ std::string InterfaceModules(const Interface& iface) {
     out << "    | " << Str(m->wire_name) << " ->\n";
     std::string call;
     for (const Argument* a : args) {
-      out << "      let a_" << a->name << " = Smapi_rpc.arg args " << Str(a->name)
-          << " (fun x -> " << Dec(a->type, "x", "Types.", 1) << ") in\n";
+      const TypeRef& t = Unalias(pkg, a->type);
+      if (t.kind == TypeRef::Kind::kOption) {
+        out << "      let a_" << a->name << " = Smapi_rpc.optional_arg args " << Str(a->name)
+            << " (fun x -> " << Dec(t.args[0], "x", "Types.", 1) << ") in\n";
+      } else {
+        out << "      let a_" << a->name << " = Smapi_rpc.arg args " << Str(a->name)
+            << " (fun x -> " << Dec(a->type, "x", "Types.", 1) << ") in\n";
+      }
       call += " a_" + a->name;
     }
     if (args.empty()) call = " ()";
@@ -684,7 +701,7 @@ std::string GroupModule(const Package& pkg, const Group& group) {
   out << Banner(pkg) << "\n" << DocComment(doc, "");
   for (const auto& name : group.interfaces) {
     for (const auto& i : pkg.interfaces) {
-      if (i.name == name && !Removed(i.lifecycle)) out << InterfaceModules(i);
+      if (i.name == name && !Removed(i.lifecycle)) out << InterfaceModules(pkg, i);
     }
   }
   return out.str();

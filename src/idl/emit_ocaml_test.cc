@@ -8,6 +8,10 @@
 namespace idl {
 namespace testing {
 Model BindingsTestModel();
+// The fixture of tests/golden/idl, and a check of output against tests/golden/<lang>; both
+// in emit_python_test.cc.
+Model GoldenFixtureModel();
+void ExpectGolden(const std::vector<OutputFile>& files, const std::string& lang);
 }  // namespace testing
 
 namespace {
@@ -18,6 +22,10 @@ const std::string& Text(const std::vector<OutputFile>& files, const std::string&
     if (f.path == path) return f.text;
   }
   return missing;
+}
+
+TEST(EmitOcaml, FixtureMatchesTheGoldenFiles) {
+  testing::ExpectGolden(EmitOcaml(testing::GoldenFixtureModel()), "ocaml");
 }
 
 TEST(EmitOcaml, WritesADuneProject) {
@@ -57,9 +65,9 @@ TEST(EmitOcaml, WritesClientAndServer) {
            "module Volume_client (T : Smapi_rpc.TRANSPORT) = struct\n",
            "  let create (dbg : string) (sr : string) (name : string) (size : int64) "
            "(sharable : bool) : (Types.volume, Types.exns) result =\n"
-           "    Smapi_rpc.call T.rpc \"Volume.create\" [(\"sharable\", `Bool sharable); "
-           "(\"size\", Smapi_rpc.int64_to_json size); (\"name\", `String name); "
-           "(\"sr\", `String sr); (\"dbg\", `String dbg)]\n",
+           "    Smapi_rpc.call T.rpc \"Volume.create\" (List.concat [[(\"sharable\", `Bool "
+           "sharable)]; [(\"size\", Smapi_rpc.int64_to_json size)]; [(\"name\", `String "
+           "name)]; [(\"sr\", `String sr)]; [(\"dbg\", `String dbg)]])\n",
            "module type SR_impl = sig\n",
            "  val destroy : string -> string -> Types.key -> (unit, Types.exns) result\n",
            "module SR_server (Impl : SR_impl) = struct\n",

@@ -258,7 +258,13 @@ def _check(types, t, v):
         if isinstance(v, (list, tuple)):
             return [_check(types, t[1], x) for x in v]
     elif kind == "option":
-        return None if v is None else _check(types, t[1], v)
+        # Outside record fields and arguments an option travels as [] or [x]; None and a bare
+        # value are accepted too.
+        if v is None or v == []:
+            return []
+        if isinstance(v, (list, tuple)) and len(v) == 1:
+            return [_check(types, t[1], v[0])]
+        return [_check(types, t[1], v)]
     elif kind == "map":
         if isinstance(v, dict):
             return dict((_check(types, t[1], k), _check(types, t[2], x)) for k, x in v.items())
@@ -312,7 +318,8 @@ def _check_variant(types, name, constructors, fallback, v):
     for cname, ptypes in constructors:
         if cname != tag:
             continue
-        if not ptypes:
+        # A constructor without payload, or with a unit payload, is a bare string on the wire.
+        if not ptypes or ptypes == ("unit",):
             if payload is None:
                 return cname
             raise TypeError(name, repr(v))
@@ -333,9 +340,18 @@ def _call(types, fn, args, params, result):
         raise UnmarshalException("arguments", "dict", repr(args))
     values = []
     for name, t in params:
+        optional = not isinstance(t, str) and t[0] == "option"
         if name not in args:
+            # An option argument may be absent: the implementation gets None.
+            if optional:
+                values.append(None)
+                continue
             raise UnmarshalException("argument missing", name, "")
-        values.append(_check(types, t, args[name]))
+        value = args[name]
+        if optional:
+            values.append(None if value is None else _check(types, t[1], value))
+        else:
+            values.append(_check(types, t, value))
     return _check(types, result, fn(*values))
 
 
@@ -371,8 +387,16 @@ def _parse(types, description, params):
     parser.add_argument("-j", "--json", action="store_true",
                         help="Read json from stdin, print json to stdout")
     for name, t, doc in params:
+        optional = not isinstance(t, str) and t[0] == "option"
+        if optional:
+            t = t[1]
         shape = t if isinstance(t, str) else t[0]
-        if shape == "map":
+        if optional:
+            # An option argument is an optional positional; absent means None.
+            converter = {"int": int, "int32": int, "int64": int, "float": float,
+                         "bool": _bool_argument, "string": str}.get(shape, _json_argument)
+            parser.add_argument(name, nargs="?", default=None, type=converter, help=doc)
+        elif shape == "map":
             parser.add_argument("--" + name, nargs=2, action=ListAction, default={}, help=doc)
         elif shape in _INTEGERS:
             parser.add_argument(name, type=int, help=doc)

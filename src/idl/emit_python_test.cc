@@ -5,11 +5,16 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
+
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include "idl/emitter.h"
+#include "idl/loader.h"
 
 namespace idl {
 namespace testing {
@@ -203,6 +208,78 @@ Model BindingsTestModel() {
   return model;
 }
 
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path SourceDir() {
+  const char* dir = std::getenv("SMAPI_SOURCE_DIR");
+  // Without the variable (a run outside ctest), this file's own location gives the tree.
+  return dir != nullptr ? fs::path(dir) : fs::path(__FILE__).parent_path() / "../..";
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// `diff -u` of two texts, for a readable failure message.
+std::string UnifiedDiff(const std::string& expected, const std::string& actual,
+                        const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("emit_golden." + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "expected", std::ios::binary) << expected;
+  std::ofstream(dir / "actual", std::ios::binary) << actual;
+  std::string command = "diff -u --label expected/" + name + " --label actual/" + name + " " +
+                        (dir / "expected").string() + " " + (dir / "actual").string();
+  std::string out;
+  if (FILE* pipe = ::popen(command.c_str(), "r")) {
+    char buffer[4096];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
+    ::pclose(pipe);
+  }
+  fs::remove_all(dir);
+  return out;
+}
+
+}  // namespace
+
+Model GoldenFixtureModel() {
+  Diagnostics diagnostics;
+  std::optional<Model> model = LoadModel(SourceDir() / "tests/golden/idl", diagnostics);
+  std::ostringstream errors;
+  diagnostics.Print(errors);
+  EXPECT_TRUE(model.has_value()) << errors.str();
+  return model ? *model : Model{};
+}
+
+void ExpectGolden(const std::vector<OutputFile>& files, const std::string& lang) {
+  fs::path dir = SourceDir() / "tests/golden" / lang;
+  std::set<std::string> generated;
+  for (const OutputFile& file : files) {
+    generated.insert(file.path);
+    fs::path golden = dir / file.path;
+    if (!fs::exists(golden)) {
+      ADD_FAILURE() << golden << " is missing; run scripts/refresh-golden";
+      continue;
+    }
+    std::string expected = ReadFile(golden);
+    EXPECT_TRUE(expected == file.text)
+        << file.path << " differs from its golden copy (refresh with scripts/refresh-golden "
+        << "and review the diff):\n"
+        << UnifiedDiff(expected, file.text, file.path);
+  }
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::string path = fs::relative(entry.path(), dir).generic_string();
+    EXPECT_TRUE(generated.count(path)) << "tests/golden/" << lang << "/" << path
+                                       << " is no longer generated";
+  }
+}
+
 }  // namespace testing
 
 namespace {
@@ -217,10 +294,10 @@ const OutputFile* Find(const std::vector<OutputFile>& files, const std::string& 
 // Writes the generated package into a fresh temp dir and removes it afterwards.
 class PythonOutput {
  public:
-  PythonOutput() {
+  explicit PythonOutput(const Model& model) {
     char tmpl[] = "/tmp/emit_python_test.XXXXXX";
     dir_ = mkdtemp(tmpl);
-    for (const auto& f : EmitPython(testing::BindingsTestModel())) {
+    for (const auto& f : EmitPython(model)) {
       std::filesystem::path p = dir_ / f.path;
       std::filesystem::create_directories(p.parent_path());
       std::ofstream(p) << f.text;
@@ -254,6 +331,10 @@ TEST(EmitPython, WritesThePackageLayout) {
     EXPECT_NE(Find(files, path), nullptr) << path;
   }
   EXPECT_EQ(files.size(), 7u);
+}
+
+TEST(EmitPython, FixtureMatchesTheGoldenFiles) {
+  testing::ExpectGolden(EmitPython(testing::GoldenFixtureModel()), "python");
 }
 
 TEST(EmitPython, IsDeterministic) {
@@ -290,7 +371,7 @@ TEST(EmitPython, WritesClassesAndDescriptors) {
 }
 
 TEST(EmitPython, GeneratedCodeChecksAndNormalises) {
-  PythonOutput out;
+  PythonOutput out(testing::BindingsTestModel());
   int status = 0;
   std::string got = out.Run(R"(
 import json
@@ -342,6 +423,55 @@ except xapi.UnknownMethod as e:
             "{'Status': 'Failure', 'ErrorDescription': ['Unimplemented', 'Volume.destroy']}\n"
             "{'Status': 'Success', 'Value': ['Healthy', 'string']}\n"
             "Unknown method SR.stat\n");
+}
+
+}  // namespace
+}  // namespace idl
+
+namespace idl {
+namespace {
+
+// The fixture's Python, run: option arguments, unit payloads, fallback, keyword field names.
+TEST(EmitPython, FixtureCodeRuns) {
+  PythonOutput out(testing::GoldenFixtureModel());
+  int status = 0;
+  std::string got = out.Run(R"(
+import xapi
+from fixture.api import things
+from fixture.api._types import TYPES
+
+class Keeper(things.Keeper_skeleton):
+    def get(self, dbg, names, timeout):
+        return [[], "timeout=%r" % (timeout,)]
+    def count(self, unit):
+        return 3
+
+d = things.Keeper_server_dispatcher(Keeper())
+print(d.get({"dbg": "d", "names": ["a"]}), d.get({"dbg": "d", "names": [], "timeout": 5}))
+print(d.count({"unit": None}))
+for v in [["Empty", None], "Empty", "Nothing", ["Maybe", None], ["Maybe", ["x"]], ["Pair", [1, "Square"]]]:
+    print(xapi._check(TYPES, ("named", "thing"), v))
+print(xapi._check(TYPES, ("named", "failure"), ["Whatever", "x"]))
+item = {"name": "n", "count": 1, "ratio": 1, "ranges": [(1, 2)], "extra": {"a": [1]}, "class": "c"}
+print(xapi._check(TYPES, ("named", "item"), item))
+print(things.Unknown().failure())
+try:
+    d.get({"dbg": "d", "names": "a"})
+except xapi.TypeError as e:
+    print(e)
+)",
+                            &status);
+  EXPECT_EQ(status, 0) << got;
+  EXPECT_EQ(got,
+            "[[], 'timeout=None'] [[], 'timeout=5']\n"
+            "3\n"
+            "Empty\nEmpty\nNothing\n['Maybe', []]\n['Maybe', ['x']]\n['Pair', [1, 'Square']]\n"
+            "Unknown\n"
+            "{'name': 'n', 'count': 1, 'ratio': 1, 'ranges': [[1, 2]], 'extra': {'a': [1]}, "
+            "'class': 'c', 'kind': 'plain', 'enabled': True, 'size': 0, 'labels': {}, "
+            "'tags': []}\n"
+            "{'Status': 'Failure', 'ErrorDescription': ['Unknown', []]}\n"
+            "TypeError expected=string list actual='a'\n");
 }
 
 }  // namespace
