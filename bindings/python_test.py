@@ -378,6 +378,21 @@ class InProcessTest(unittest.TestCase):
         cls.datapath = xapi.storage.api.v5.datapath
         cls.task = xapi.storage.api.v5.task
 
+    def test_every_generated_module_imports(self):
+        import importlib
+        names = []
+        for root, dirs, files in os.walk(os.path.join(PYTHON_DIR, "xapi")):
+            dirs.sort()
+            for f in sorted(files):
+                if f.endswith(".py"):
+                    rel = os.path.relpath(os.path.join(root, f), PYTHON_DIR)[:-3]
+                    names.append(rel.replace(os.sep, ".").replace(".__init__", ""))
+        self.assertIn("xapi.storage.api.v5.volume", names)
+        self.assertIn("xapi.storage.smapiv2.vdi", names)
+        for name in names:
+            with self.subTest(module=name):
+                importlib.import_module(name)
+
     def test_group_dispatcher_routes_and_accepts_none(self):
         impl = self.volume.Volume_server_dispatcher(self.volume.Volume_test())
         group = self.volume.volume_server_dispatcher(Volume=impl)
