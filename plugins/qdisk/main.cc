@@ -12,15 +12,17 @@
 
 #include <climits>
 #include <cstdio>
-#include <functional>
 #include <iostream>
 #include <iterator>
-#include <map>
+#include <variant>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "datapath.h"
+#include "rpc/codec.h"
+#include "rpc/jsonrpc.h"
+#include "smapi/smapiv3.h"
 #include "volume_state.h"
 
 namespace {
@@ -47,171 +49,141 @@ Environment:
   QDISK_QEMU_IMG       qemu-img binary (default qemu-img in PATH)
 )";
 
-// A failure whose report params are given verbatim.
-struct ArgumentError : qdisk::Error {
-  explicit ArgumentError(const std::string& what) : qdisk::Error("UnmarshalException", what) {}
+// The plugin on the generated bindings: the dispatchers decode the params object and encode
+// the result; these classes only translate between the IDL types and qdisk::Datapath.
+class PluginImpl : public smapiv3::PluginHandler {
+ public:
+  explicit PluginImpl(qdisk::Datapath& dp) : dp_(dp) {}
+
+  smapiv3::query_result query(const std::string&) override {
+    smapiv3::query_result q;
+    q.plugin = "qdisk";
+    q.name = "qdisk";
+    q.description = "Serves qcow2 volumes through qemu-storage-daemon as NBD exports on Unix sockets";
+    q.vendor = "SMAPIv3 C++ project";
+    q.copyright = "(C) the SMAPIv3 C++ project authors";
+    q.version = "1.0";
+    q.required_api_version = "5.0";
+    q.features = {"NONPERSISTENT", "VDI_MIRROR_IN"};
+    return q;
+  }
+
+  smapiv3::srs ls(const std::string&) override { return {}; }
+
+  std::string diagnostics(const std::string&) override {
+    std::string out = "qdisk datapath; runtime root " + qdisk::RunRoot() + "\n";
+    for (const qdisk::Operation& op : dp_.Ls()) out += op.kind + " " + op.id + "\n";
+    return out;
+  }
+
+ private:
+  qdisk::Datapath& dp_;
 };
 
-std::string Str(const json& p, const char* name) {
-  if (!p.contains(name)) throw ArgumentError(std::string("argument missing: ") + name);
-  if (!p[name].is_string()) {
-    throw ArgumentError(std::string("argument ") + name + " must be a string, got " +
-                        p[name].dump());
+class DatapathImpl : public smapiv3::DatapathHandler {
+ public:
+  explicit DatapathImpl(qdisk::Datapath& dp) : dp_(dp) {}
+
+  void open(const std::string&, const smapiv3::uri& uri, smapiv3::persistent persistent) override {
+    dp_.Open(uri, persistent);
   }
-  return p[name].get<std::string>();
+
+  smapiv3::backend attach(const std::string&, const smapiv3::uri& uri,
+                          const smapiv3::domain& domain) override {
+    qdisk::Attachment a = dp_.Attach(uri, domain);
+    smapiv3::backend b;
+    smapiv3::xendisk xen;
+    xen.params_ = a.xendisk_params;  // `params` is a name the generated code reserves
+    xen.backend_type = a.backend_type;
+    b.implementations.push_back({smapiv3::implementation::XenDisk{xen}});
+    b.implementations.push_back({smapiv3::implementation::Nbd{smapiv3::nbd{a.nbd_uri}}});
+    return b;
+  }
+
+  void activate(const std::string&, const smapiv3::uri& uri,
+                const smapiv3::domain& domain) override {
+    dp_.Activate(uri, domain, false);
+  }
+
+  void activate_readonly(const std::string&, const smapiv3::uri& uri,
+                         const smapiv3::domain& domain) override {
+    dp_.Activate(uri, domain, true);
+  }
+
+  smapiv3::sock_path import_activate(const std::string&, const smapiv3::uri& uri,
+                                     const smapiv3::domain& domain) override {
+    return dp_.ImportActivate(uri, domain);
+  }
+
+  void deactivate(const std::string&, const smapiv3::uri& uri,
+                  const smapiv3::domain& domain) override {
+    dp_.Deactivate(uri, domain);
+  }
+
+  void detach(const std::string&, const smapiv3::uri& uri,
+              const smapiv3::domain& domain) override {
+    dp_.Detach(uri, domain);
+  }
+
+  void close(const std::string&, const smapiv3::uri& uri) override { dp_.Close(uri); }
+
+ private:
+  qdisk::Datapath& dp_;
+};
+
+std::string OperationId(const smapiv3::operation& op) {
+  return std::visit([](const auto& c) -> std::string { return c.value; }, op.value);
 }
 
-bool Bool(const json& p, const char* name) {
-  if (!p.contains(name)) throw ArgumentError(std::string("argument missing: ") + name);
-  if (!p[name].is_boolean()) {
-    throw ArgumentError(std::string("argument ") + name + " must be a bool, got " +
-                        p[name].dump());
-  }
-  return p[name].get<bool>();
+smapiv3::operation ToOperation(const qdisk::Operation& op) {
+  if (op.kind == "CopyV1") return {smapiv3::operation::CopyV1{op.id}};
+  return {smapiv3::operation::MirrorV1{op.id}};
 }
 
-// The operation handle: ["CopyV1", "<id>"] or ["MirrorV1", "<id>"].
-std::string OperationId(const json& p) {
-  if (!p.contains("operation")) throw ArgumentError("argument missing: operation");
-  const json& op = p["operation"];
-  if (!op.is_array() || op.size() != 2 || !op[0].is_string() || !op[1].is_string() ||
-      (op[0] != "CopyV1" && op[0] != "MirrorV1")) {
-    throw ArgumentError("argument operation must be [\"CopyV1\"|\"MirrorV1\", <id>], got " +
-                        op.dump());
+class DataImpl : public smapiv3::DataHandler {
+ public:
+  explicit DataImpl(qdisk::Datapath& dp) : dp_(dp) {}
+
+  smapiv3::operation copy(const std::string&, const smapiv3::uri& uri,
+                          const smapiv3::domain& domain, const smapiv3::uri& remote,
+                          const smapiv3::blocklist& blocklist) override {
+    qdisk::Blocklist b;
+    b.blocksize = blocklist.blocksize;
+    for (const auto& [start, length] : blocklist.ranges) b.ranges.emplace_back(start, length);
+    return ToOperation(dp_.Copy(uri, domain, remote, b));
   }
-  return op[1].get<std::string>();
-}
 
-qdisk::Blocklist Blocks(const json& p) {
-  if (!p.contains("blocklist")) throw ArgumentError("argument missing: blocklist");
-  const json& b = p["blocklist"];
-  qdisk::Blocklist out;
-  if (!b.is_object() || !b.contains("blocksize") || !b["blocksize"].is_number_integer() ||
-      !b.contains("ranges") || !b["ranges"].is_array()) {
-    throw ArgumentError("argument blocklist must be {\"blocksize\": int, \"ranges\": "
-                        "[[start, length], ...]}, got " + b.dump());
+  smapiv3::operation mirror(const std::string&, const smapiv3::uri& uri,
+                            const smapiv3::domain& domain, const smapiv3::uri& remote) override {
+    return ToOperation(dp_.Mirror(uri, domain, remote));
   }
-  out.blocksize = b["blocksize"].get<int64_t>();
-  for (const json& r : b["ranges"]) {
-    if (!r.is_array() || r.size() != 2 || !r[0].is_number_integer() ||
-        !r[1].is_number_integer()) {
-      throw ArgumentError("blocklist range must be [start, length], got " + r.dump());
-    }
-    out.ranges.emplace_back(r[0].get<int64_t>(), r[1].get<int64_t>());
+
+  smapiv3::status stat(const std::string&, const smapiv3::operation& operation) override {
+    qdisk::OperationStatus s = dp_.Stat(OperationId(operation));
+    smapiv3::status out;
+    out.failed = s.failed;
+    out.complete = s.complete;
+    if (s.has_progress) out.progress = s.progress;
+    return out;
   }
-  return out;
-}
 
-json OperationJson(const qdisk::Operation& op) { return json::array({op.kind, op.id}); }
+  void cancel(const std::string&, const smapiv3::operation& operation) override {
+    dp_.Cancel(OperationId(operation));
+  }
 
-using Method = std::function<json(qdisk::Datapath&, const json&)>;
+  void destroy(const std::string&, const smapiv3::operation& operation) override {
+    dp_.Destroy(OperationId(operation));
+  }
 
-const std::map<std::string, Method>& Methods() {
-  static const std::map<std::string, Method> kMethods = {
-      {"Plugin.query",
-       [](qdisk::Datapath&, const json&) -> json {
-         return {{"plugin", "qdisk"},
-                 {"name", "qdisk"},
-                 {"description", "Serves qcow2 volumes through qemu-storage-daemon as NBD "
-                                 "exports on Unix sockets"},
-                 {"vendor", "SMAPIv3 C++ project"},
-                 {"copyright", "(C) the SMAPIv3 C++ project authors"},
-                 {"version", "1.0"},
-                 {"required_api_version", "5.0"},
-                 {"features", {"NONPERSISTENT", "VDI_MIRROR_IN"}},
-                 {"configuration", json::object()},
-                 {"required_cluster_stack", json::array()}};
-       }},
-      {"Plugin.ls", [](qdisk::Datapath&, const json&) -> json { return json::array(); }},
-      {"Plugin.diagnostics",
-       [](qdisk::Datapath& dp, const json&) -> json {
-         std::string out = "qdisk datapath; runtime root " + qdisk::RunRoot() +
-                           "\n";
-         for (const qdisk::Operation& op : dp.Ls()) out += op.kind + " " + op.id + "\n";
-         return out;
-       }},
-      {"Datapath.open",
-       [](qdisk::Datapath& dp, const json& p) -> json {
-         dp.Open(Str(p, "uri"), Bool(p, "persistent"));
-         return nullptr;
-       }},
-      {"Datapath.attach",
-       [](qdisk::Datapath& dp, const json& p) -> json {
-         qdisk::Attachment a = dp.Attach(Str(p, "uri"), Str(p, "domain"));
-         // Built step by step: a brace list of two-element arrays would become an object.
-         json xendisk = {{"params", a.xendisk_params},
-                         {"extra", json::object()},
-                         {"backend_type", a.backend_type}};
-         json nbd = {{"uri", a.nbd_uri}};
-         json implementations = json::array();
-         implementations.push_back(json::array({json("XenDisk"), xendisk}));
-         implementations.push_back(json::array({json("Nbd"), nbd}));
-         return json{{"implementations", implementations}};
-       }},
-      {"Datapath.activate",
-       [](qdisk::Datapath& dp, const json& p) -> json {
-         dp.Activate(Str(p, "uri"), Str(p, "domain"), false);
-         return nullptr;
-       }},
-      {"Datapath.activate_readonly",
-       [](qdisk::Datapath& dp, const json& p) -> json {
-         dp.Activate(Str(p, "uri"), Str(p, "domain"), true);
-         return nullptr;
-       }},
-      {"Datapath.import_activate",
-       [](qdisk::Datapath& dp, const json& p) -> json {
-         return dp.ImportActivate(Str(p, "uri"), Str(p, "domain"));
-       }},
-      {"Datapath.deactivate",
-       [](qdisk::Datapath& dp, const json& p) -> json {
-         dp.Deactivate(Str(p, "uri"), Str(p, "domain"));
-         return nullptr;
-       }},
-      {"Datapath.detach",
-       [](qdisk::Datapath& dp, const json& p) -> json {
-         dp.Detach(Str(p, "uri"), Str(p, "domain"));
-         return nullptr;
-       }},
-      {"Datapath.close",
-       [](qdisk::Datapath& dp, const json& p) -> json {
-         dp.Close(Str(p, "uri"));
-         return nullptr;
-       }},
-      {"Data.copy",
-       [](qdisk::Datapath& dp, const json& p) -> json {
-         return OperationJson(
-             dp.Copy(Str(p, "uri"), Str(p, "domain"), Str(p, "remote"), Blocks(p)));
-       }},
-      {"Data.mirror",
-       [](qdisk::Datapath& dp, const json& p) -> json {
-         return OperationJson(dp.Mirror(Str(p, "uri"), Str(p, "domain"), Str(p, "remote")));
-       }},
-      {"Data.stat",
-       [](qdisk::Datapath& dp, const json& p) -> json {
-         qdisk::OperationStatus s = dp.Stat(OperationId(p));
-         json out = {{"failed", s.failed}, {"complete", s.complete}};
-         if (s.has_progress) out["progress"] = s.progress;
-         return out;
-       }},
-      {"Data.cancel",
-       [](qdisk::Datapath& dp, const json& p) -> json {
-         dp.Cancel(OperationId(p));
-         return nullptr;
-       }},
-      {"Data.destroy",
-       [](qdisk::Datapath& dp, const json& p) -> json {
-         dp.Destroy(OperationId(p));
-         return nullptr;
-       }},
-      {"Data.ls",
-       [](qdisk::Datapath& dp, const json&) -> json {
-         json out = json::array();
-         for (const qdisk::Operation& op : dp.Ls()) out.push_back(OperationJson(op));
-         return out;
-       }},
-  };
-  return kMethods;
-}
+  smapiv3::operations ls(const std::string&) override {
+    smapiv3::operations out;
+    for (const qdisk::Operation& op : dp_.Ls()) out.push_back(ToOperation(op));
+    return out;
+  }
+
+ private:
+  qdisk::Datapath& dp_;
+};
 
 int Fail(const std::string& kind, const std::string& message) {
   json report = {{"code", "SR_BACKEND_FAILURE"},
@@ -263,10 +235,6 @@ int main(int argc, char** argv) {
     std::cerr << "qdisk-datapath: unknown argument " << a << "\n" << kUsage;
     return 2;
   }
-  auto it = Methods().find(method);
-  if (it == Methods().end()) {
-    return Fail("Unimplemented", method);
-  }
   std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   json params = json::parse(input, nullptr, false);
   if (params.is_discarded() || !params.is_object()) {
@@ -278,10 +246,23 @@ int main(int argc, char** argv) {
   options.qemu_img_binary = EnvOr("QDISK_QEMU_IMG", "qemu-img");
   options.self_exe = SelfExe();
   qdisk::Datapath datapath(options);
+  PluginImpl plugin(datapath);
+  DatapathImpl datapath_handler(datapath);
+  DataImpl data(datapath);
+  smapiv3::Handlers handlers;
+  handlers.Plugin = &plugin;
+  handlers.Datapath = &datapath_handler;
+  handlers.Data = &data;
   try {
-    json result = it->second(datapath, params);
+    json result = smapiv3::Dispatch(handlers, method, params);
     std::cout << result.dump() << std::endl;
     return 0;
+  } catch (const rpc::UnknownMethod&) {
+    return Fail("Unimplemented", method);
+  } catch (const rpc::DecodeError& e) {
+    return Fail("UnmarshalException", method + ": " + e.what());
+  } catch (const smapiv3::exnt_exception& e) {
+    return Fail("Unimplemented", method);
   } catch (const qdisk::Error& e) {
     return Fail(e.kind(), e.what());
   } catch (const std::exception& e) {
