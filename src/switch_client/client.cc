@@ -282,6 +282,7 @@ class Client::Impl {
       return;
     }
     std::vector<HttpConnection::Request> acks;
+    std::vector<std::pair<std::shared_ptr<Call>, std::string>> completed;
     auto now = Clock::now();
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -295,7 +296,7 @@ class Client::Impl {
         if (m.is_request) continue;
         auto it = pending_.find(m.request);
         if (it != pending_.end()) {
-          Complete(it->second, std::move(m.payload));
+          completed.emplace_back(it->second, std::move(m.payload));
           pending_.erase(it);
         } else {
           early_[m.request] = EarlyReply{std::move(m.payload), now};
@@ -308,7 +309,10 @@ class Client::Impl {
         }
       }
     }
+    // The acks are written before any caller wakes, as the reference acks before waking: a
+    // caller that exits at once must not leave its reply behind.
     if (!stopping_) IssueTransfer(conn, std::move(acks));
+    for (auto& [call, payload] : completed) Complete(call, std::move(payload));
   }
 
   static void Complete(const std::shared_ptr<Call>& call, std::string reply) {

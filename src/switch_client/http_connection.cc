@@ -102,7 +102,23 @@ bool HttpConnection::Submit(std::vector<Request> requests) {
   }
   // Combining writer: if another thread is writing, it will pick our bytes up when its write
   // returns, so concurrent callers share one syscall.
-  if (writing_) return true;
+  if (writing_ || corked_ > 0) return true;
+  Flush(lock);
+  return true;
+}
+
+void HttpConnection::Cork() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++corked_;
+}
+
+void HttpConnection::Uncork() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (--corked_ > 0 || writing_ || dead_ || out_.empty()) return;
+  Flush(lock);
+}
+
+void HttpConnection::Flush(std::unique_lock<std::mutex>& lock) {
   writing_ = true;
   std::string chunk;
   while (!out_.empty() && !dead_) {
@@ -128,7 +144,6 @@ bool HttpConnection::Submit(std::vector<Request> requests) {
     lock.lock();
   }
   writing_ = false;
-  return true;
 }
 
 HttpResponse HttpConnection::Call(std::string bytes, Clock::time_point deadline) {

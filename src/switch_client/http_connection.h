@@ -58,6 +58,11 @@ class HttpConnection {
   // connection fails, TimeoutError at the deadline.
   HttpResponse Call(std::string bytes, Clock::time_point deadline);
 
+  // While corked (calls nest), Submit only queues; the last Uncork writes everything queued in
+  // one go. Lets a thread answering a batch of requests send all answers in one write.
+  void Cork();
+  void Uncork();
+
   bool alive() const;
   // Calls `fn` once when the connection dies (at once if it is dead). Set before use.
   void SetOnDead(std::function<void()> fn);
@@ -68,6 +73,8 @@ class HttpConnection {
   explicit HttpConnection(int fd);
   void ReaderLoop();
   void Die(const std::string& reason);
+  // Writes out_ until it is empty. REQUIRES: `lock` holds mu_ and writing_ was false.
+  void Flush(std::unique_lock<std::mutex>& lock);
   // Parses complete responses from in_; returns false on a framing error.
   bool ParseResponses(std::vector<std::pair<ResponseCallback, HttpResponse>>& done,
                       std::string& error);
@@ -80,6 +87,7 @@ class HttpConnection {
   bool dead_ = false;             // guarded by mu_
   std::string dead_reason_;       // guarded by mu_
   bool writing_ = false;          // a thread is writing out_; guarded by mu_
+  int corked_ = 0;                // guarded by mu_
   std::string out_;               // guarded by mu_
   struct Outstanding {
     Clock::time_point deadline;

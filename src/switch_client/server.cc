@@ -218,9 +218,19 @@ class Server::Impl {
       }
     }
     if (reply_conn && !replies.empty()) reply_conn->Submit(std::move(replies));
-    {
-      std::lock_guard<std::mutex> lock(dispatch_mu_);
-      for (IncomingRequest& req : deliver) on_request_(std::move(req));
+    if (!deliver.empty()) {
+      // Replies made during the dispatch (an owner answering at once) go out in one write.
+      std::shared_ptr<HttpConnection> corked;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (session_) corked = session_->reply;
+      }
+      if (corked) corked->Cork();
+      {
+        std::lock_guard<std::mutex> lock(dispatch_mu_);
+        for (IncomingRequest& req : deliver) on_request_(std::move(req));
+      }
+      if (corked) corked->Uncork();
     }
     if (!stopping_) IssuePoll(conn, epoch, kPollSeconds);
   }
