@@ -426,8 +426,9 @@ class Client::Impl {
     reqs.push_back(
         {HttpRequest("POST",
                      "/request/" + EncodeSegment(queue) + "/" + EncodeSegment(opts_.whoami), body),
-         d, [this, call, queue](HttpResponse&& r, const std::string& error) {
-           OnSendAnswer(call, queue, r, error);
+         d, [this, call, queue, weak = std::weak_ptr<HttpConnection>(conn)](
+                HttpResponse&& r, const std::string& error) {
+           OnSendAnswer(call, queue, r, error, weak);
          }});
     if (!conn->Submit(std::move(reqs))) {
       std::lock_guard<std::mutex> lock(call->mu);
@@ -437,7 +438,8 @@ class Client::Impl {
   }
 
   void OnSendAnswer(const std::shared_ptr<Call>& call, const std::string& queue,
-                    const HttpResponse& r, const std::string& error) {
+                    const HttpResponse& r, const std::string& error,
+                    const std::weak_ptr<HttpConnection>& weak) {
     std::optional<MessageId> id;
     std::string failure;
     if (!error.empty()) {
@@ -450,9 +452,21 @@ class Client::Impl {
         failure = e.what();
       }
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    std::lock_guard<std::mutex> l(call->mu);
-    if (call->abandoned) return;
+    std::unique_lock<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> l(call->mu);
+    if (call->abandoned) {
+      // Cancelled before the switch told us the request's id: cancel it now that we know.
+      bool cancel = call->cancelled && id;
+      l.unlock();
+      lock.unlock();
+      auto conn = weak.lock();
+      if (cancel && conn) {
+        conn->Submit(HttpRequest("POST", "/cancel/" + EncodeSegment(id->queue) + "/" +
+                                             std::to_string(id->id)),
+                     Clock::now() + opts_.request_timeout, nullptr);
+      }
+      return;
+    }
     if (!failure.empty()) {
       // A refusal by a live switch is final; a broken connection is worth another send.
       call->state = error.empty() ? Call::State::kFailed : Call::State::kSendFailed;
