@@ -6,6 +6,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -34,6 +35,16 @@ bool ListDir(const std::string& dir, std::set<std::string>* names) {
     if (n != "." && n != "..") names->insert(n);
   }
   closedir(d);
+  return true;
+}
+
+// "Plugin.query", "Plugin.Query", ... (any case).
+bool IsPluginScript(const std::string& name) {
+  static const std::string kPrefix = "plugin.";
+  if (name.size() < kPrefix.size()) return false;
+  for (size_t i = 0; i < kPrefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(name[i])) != kPrefix[i]) return false;
+  }
   return true;
 }
 
@@ -209,6 +220,10 @@ void PluginWatcher::Loop() {
               kind.entry_wds.erase(it);
               continue;
             }
+            // Only Plugin.query decides registration; other scripts are looked up per call.
+            // Ignoring the rest also keeps a plugin that writes files into its own directory
+            // (a log, say) from re-triggering its own query forever.
+            if (!IsPluginScript(name)) continue;
             changed[k].insert(it->second);
           }
         }

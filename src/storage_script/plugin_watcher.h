@@ -7,10 +7,11 @@
 // most one rescan per kind plus a set of changed entries; act; repeat.
 //
 // * A rescan lists the directory, adds entries not yet known and removes entries gone.
-// * A volume plugin the daemon refused (its Plugin.query failed) is retried when something in
-//   its directory changes, so installing scripts into an empty directory serves it then.
-// * A datapath plugin is re-registered when something in its directory changes, and
-//   unregistered when its directory goes.
+// * A volume plugin the daemon refused (its Plugin.query failed) is retried when its
+//   Plugin.query script appears or changes, so installing scripts into an empty directory serves
+//   it then.
+// * A datapath plugin is re-registered when its Plugin.query script changes, and unregistered
+//   when its directory goes.
 // * If <root>/volume or <root>/datapath is deleted, its plugins are removed; when it is
 //   recreated (seen through a watch on <root>, and by a periodic check), it is watched again and
 //   rescanned.

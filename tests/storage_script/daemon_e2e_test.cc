@@ -211,6 +211,25 @@ TEST_F(DaemonTest, PerVolumeOrderingAndParallelism) {
   EXPECT_EQ(testing::ReadFile(ev), "start c\nend c\nstart c\nend c\nstart c\nend c\nstart c\nend c\n");
 }
 
+// concurrent=false: one call at a time per queue, even on different volumes.
+TEST_F(DaemonTest, SerialModeRunsOneCallAtATimePerQueue) {
+  StartDaemon("concurrent = false\n");
+  Call("SR.attach", Json{{"sr", "sr1"}, {"device_config", Json::object()}});
+  std::string ev = tmp_.path() + "/events";
+  plugin_.Out("Volume.stat", R"({"key":"k","name":"n","description":"d","read_write":true,)"
+                             R"("sharable":false,"virtual_size":1,"physical_utilisation":1,)"
+                             R"("uri":[],"keys":{}})");
+  plugin_.Before("Volume.stat", "echo start >> " + ev + "; sleep 0.1; echo end >> " + ev);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 3; ++i) {
+    callers.emplace_back([this, i] {
+      Call("VDI.stat", Json{{"sr", "sr1"}, {"vdi", "v" + std::to_string(i)}});
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(testing::ReadFile(ev), "start\nend\nstart\nend\nstart\nend\n");
+}
+
 TEST_F(DaemonTest, BadInputGetsAnErrorReplyAndTheDaemonKeepsServing) {
   StartDaemon();
   const std::string bodies[] = {
