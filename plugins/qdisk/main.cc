@@ -92,9 +92,9 @@ class DatapathImpl : public smapiv3::DatapathHandler {
                           const smapiv3::domain& domain) override {
     qdisk::Attachment a = dp_.Attach(uri, domain);
     smapiv3::backend b;
-    smapiv3::xendisk xen;
-    xen.params_ = a.xendisk_params;  // `params` is a name the generated code reserves
-    xen.backend_type = a.backend_type;
+    // Positional (params, extra, backend_type): the member name of `params` is one the
+    // generator may decorate to keep clear of its own identifiers.
+    smapiv3::xendisk xen{a.xendisk_params, {}, a.backend_type};
     b.implementations.push_back({smapiv3::implementation::XenDisk{xen}});
     b.implementations.push_back({smapiv3::implementation::Nbd{smapiv3::nbd{a.nbd_uri}}});
     return b;

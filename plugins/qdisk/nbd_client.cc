@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -76,7 +77,10 @@ NbdClient::NbdClient(NbdClient&& other) noexcept
       size_(other.size_),
       read_only_(other.read_only_),
       next_handle_(other.next_handle_),
-      pending_(std::move(other.pending_)) {
+      pending_(std::move(other.pending_)),
+      output_(std::move(other.output_)),
+      input_(std::move(other.input_)),
+      input_pos_(other.input_pos_) {
   other.fd_ = -1;
 }
 
@@ -87,16 +91,26 @@ NbdClient::~NbdClient() {
 void NbdClient::ReadAll(void* buf, size_t n) {
   char* p = static_cast<char*>(buf);
   while (n > 0) {
+    if (input_pos_ < input_.size()) {
+      size_t take = std::min(n, input_.size() - input_pos_);
+      std::memcpy(p, input_.data() + input_pos_, take);
+      input_pos_ += take;
+      p += take;
+      n -= take;
+      continue;
+    }
+    input_.clear();
+    input_pos_ = 0;
     pollfd pfd{fd_, POLLIN, 0};
     int r = ::poll(&pfd, 1, static_cast<int>(timeout_.count()));
     if (r < 0 && errno == EINTR) continue;
     if (r == 0) throw NbdError("NBD server did not answer within " +
                                std::to_string(timeout_.count()) + " ms");
-    ssize_t got = ::read(fd_, p, n);
+    char chunk[1 << 18];
+    ssize_t got = ::read(fd_, chunk, sizeof chunk);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) throw NbdError("NBD server closed the connection");
-    p += got;
-    n -= static_cast<size_t>(got);
+    input_.assign(chunk, static_cast<size_t>(got));
   }
 }
 
@@ -163,9 +177,16 @@ uint64_t NbdClient::Send(uint16_t type, uint64_t offset, uint32_t length, const 
   Put64(req, handle);
   Put64(req, offset);
   Put32(req, length);
-  WriteAll(req.data(), req.size());
-  if (type == kCmdWrite) WriteAll(data, length);
+  output_.append(req.data(), req.size());
+  if (type == kCmdWrite) output_.append(static_cast<const char*>(data), length);
   return handle;
+}
+
+void NbdClient::FlushOutput() {
+  if (output_.empty()) return;
+  std::string out;
+  out.swap(output_);
+  WriteAll(out.data(), out.size());
 }
 
 uint64_t NbdClient::SubmitRead(uint64_t offset, uint32_t length, void* out) {
@@ -181,6 +202,7 @@ uint64_t NbdClient::SubmitWrite(uint64_t offset, uint32_t length, const void* da
 }
 
 uint64_t NbdClient::Complete() {
+  FlushOutput();
   char head[16];
   ReadAll(head, sizeof head);
   if (Get32(head) != kSimpleReplyMagic) throw NbdError("bad NBD reply magic");
@@ -218,6 +240,7 @@ void NbdClient::Disconnect() {
   if (fd_ < 0) return;
   try {
     Send(kCmdDisc, 0, 0, nullptr);
+    FlushOutput();
   } catch (const NbdError&) {
   }
   ::close(fd_);

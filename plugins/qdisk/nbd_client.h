@@ -38,8 +38,8 @@ class NbdClient {
   void Write(uint64_t offset, uint32_t length, const void* data);
   void Flush();
 
-  // Pipelined operations: Submit* sends a request and returns at once; Complete waits for
-  // the next reply (in any order) and returns its handle. `out` of a read must stay valid
+  // Pipelined operations: Submit* queues a request and returns at once; Complete sends every
+  // queued request, then waits for the next reply (in any order) and returns its handle. `out` of a read must stay valid
   // until its reply has been completed.
   uint64_t SubmitRead(uint64_t offset, uint32_t length, void* out);
   uint64_t SubmitWrite(uint64_t offset, uint32_t length, const void* data);
@@ -54,6 +54,7 @@ class NbdClient {
   uint64_t Send(uint16_t type, uint64_t offset, uint32_t length, const void* data);
   void ReadAll(void* buf, size_t n);
   void WriteAll(const void* buf, size_t n);
+  void FlushOutput();
 
   int fd_ = -1;
   std::chrono::milliseconds timeout_;
@@ -65,6 +66,12 @@ class NbdClient {
     void* out;  // null for writes and flushes
   };
   std::map<uint64_t, Pending> pending_;
+  // Requests not yet sent: Complete() sends them in one go, so a batch of pipelined requests
+  // costs one system call instead of one or two each.
+  std::string output_;
+  // Bytes received but not yet consumed; replies are read in large chunks for the same reason.
+  std::string input_;
+  size_t input_pos_ = 0;
 };
 
 }  // namespace qdisk

@@ -152,7 +152,9 @@ void WriteFileAtomically(const std::string& path, const std::string& text) {
     }
     done += static_cast<size_t>(n);
   }
-  ::fsync(fd);
+  // No fsync: the runtime directory does not outlive a reboot (it is under /run), and the
+  // rename alone keeps readers and a crashed writer from ever seeing a partial file. Skipping
+  // it keeps activate/deactivate off the disk's flush latency.
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;

@@ -73,7 +73,7 @@ class VolumeLock {
 // std::runtime_error naming the file when it is not valid JSON.
 VolumeState ReadState(const std::string& dir);
 
-// Writes `<dir>/state.json` atomically (write a temporary file, fsync, rename).
+// Writes `<dir>/state.json` atomically (write a temporary file, rename).
 void WriteState(const std::string& dir, const VolumeState& state);
 
 // Writes `text` to `path` atomically. Throws std::runtime_error on failure.
