@@ -42,10 +42,7 @@ std::string SiSpan(int64_t span, int64_t unit_ns, const char* unit, const char* 
   if (f == 0) return std::to_string(m) + unit;
   if (f >= 100) return SiSpan((m + 1) * unit_ns, unit_ns, unit, higher);
   if (f % 10 == 0) return std::to_string(m) + "." + std::to_string(f / 10) + unit;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%lld.%02lld", static_cast<long long>(m),
-                static_cast<long long>(f));
-  return buf + std::string(unit);
+  return std::to_string(m) + "." + (f < 10 ? "0" : "") + std::to_string(f) + unit;
 }
 
 std::string Cut(const std::string& s, bool verbose) {
