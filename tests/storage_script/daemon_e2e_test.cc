@@ -250,3 +250,60 @@ TEST_F(DaemonTest, BadInputGetsAnErrorReplyAndTheDaemonKeepsServing) {
 
 }  // namespace
 }  // namespace storage::e2e
+
+namespace storage::e2e {
+namespace {
+
+// The shipped plugin tree (tests/plugins: the dummy v5 volume plugin and the raw+file datapath
+// plugin, both Python) served by the daemon through the switch, from SR.create to detach.
+TEST(PluginTree, DummyV5ThroughTheSwitch) {
+  testing::TempDir tmp;
+  std::string sock = tmp.path() + "/sock", log = tmp.path() + "/daemon.log";
+  std::string root = std::filesystem::absolute(SourceDir() + "/tests/plugins").string();
+  Child sw, daemon;
+  sw.Start({BinDir() + "/message-switch", "--path", sock}, tmp.path() + "/switch.log");
+  ASSERT_TRUE(WaitUntil([&] { return access(sock.c_str(), F_OK) == 0; }));
+  daemon.Start({BinDir() + "/xapi-storage-script", "--root=" + root,
+                "--state=" + tmp.path() + "/state.db", "--switch-path=" + sock,
+                "--config=" + tmp.path() + "/none", "--config-dir=" + tmp.path() + "/none"},
+               log);
+  msclient::ConnectOptions o;
+  o.path = sock;
+  msclient::Client client(o);
+  const std::string q = "org.xen.xapi.storage.dummyv5";
+  auto call = [&](const std::string& method, Json params) {
+    params["dbg"] = "tree";
+    Json req = {{"method", method}, {"params", Json::array({params})}, {"id", 1}};
+    return Json::parse(client.Rpc(q, req.dump(), 20s));
+  };
+  ASSERT_TRUE(WaitUntil([&] {
+    try {
+      client.Rpc(q, R"({"method":"SR.list","params":[{"dbg":"p"}],"id":1})", 300ms);
+      return true;
+    } catch (const msclient::SwitchError&) {
+      return false;
+    }
+  })) << testing::ReadFile(log);
+  EXPECT_TRUE(WaitUntil([&] {
+    return testing::ReadFile(log).find("Registered datapath plugin raw+file") != std::string::npos;
+  }));
+  Json r = call("Query.query", Json::object());
+  EXPECT_EQ(r["result"]["driver"], "dummy");
+  r = call("SR.attach", Json{{"sr", "s"}, {"device_config", {{"uri", "file:///tmp/dummy"}}}});
+  EXPECT_EQ(r["error"], nullptr) << r.dump();
+  r = call("VDI.attach3", Json{{"sr", "s"}, {"vdi", "k"}, {"vm", "0"}, {"dp", "vbd/0/xvdb"},
+                               {"read_write", true}});
+  EXPECT_EQ(r["result"].dump(), R"({"implementations":[["File",{"path":"/tmp/disk.raw"}]]})");
+  for (const char* m : {"VDI.activate3", "VDI.deactivate", "VDI.detach"}) {
+    r = call(m, Json{{"sr", "s"}, {"vdi", "k"}, {"vm", "0"}, {"dp", "vbd/0/xvdb"}});
+    EXPECT_EQ(r["error"], nullptr) << m << ": " << r.dump();
+  }
+  EXPECT_NE(testing::ReadFile(log).find(R"("domain":"u0_vbd_0_xvdb")"), std::string::npos);
+  r = call("SR.detach", Json{{"sr", "s"}});
+  EXPECT_EQ(r["error"], nullptr);
+  daemon.Stop();
+  sw.Stop();
+}
+
+}  // namespace
+}  // namespace storage::e2e
