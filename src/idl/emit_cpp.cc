@@ -37,16 +37,26 @@ const std::set<std::string>& CppKeywords() {
       "static_assert", "static_cast", "struct", "switch", "template", "this", "thread_local",
       "throw", "true", "try", "typedef", "typeid", "typename", "union", "unsigned", "using",
       "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq",
-      // Names the generated code itself uses in the scopes where IDL names appear: locals
-      // of the client and dispatch functions, class members, namespaces used unqualified.
-      "params", "result", "wire_method", "params_object", "transport_", "Call", "Dispatch", "std", "rpc",
-      "nlohmann", "int64_t", "int32_t"};
+      // Names the generated code uses unqualified wherever IDL names appear.
+      "std", "rpc", "nlohmann", "int64_t", "int32_t"};
   return kKeywords;
 }
 
 // An IDL identifier as a C++ identifier: reserved words get a trailing underscore.
 std::string SafeId(const std::string& name) {
   return CppKeywords().count(name) ? name + "_" : name;
+}
+
+// A method argument: also not a local of the generated client and dispatch functions.
+std::string ArgId(const std::string& name) {
+  static const std::set<std::string> kLocals = {"params", "result", "wire_method", "params_object"};
+  return kLocals.count(name) ? name + "_" : SafeId(name);
+}
+
+// A method: also not a member the generated classes define themselves.
+std::string MethodId(const std::string& name) {
+  static const std::set<std::string> kMembers = {"Call", "Dispatch", "transport_"};
+  return kMembers.count(name) ? name + "_" : SafeId(name);
 }
 
 // Like SafeId, but a member may also not share its class's name.
@@ -426,7 +436,7 @@ std::vector<std::string> Parameters(const CppTypes& types, const Method& m, bool
   std::vector<std::string> out;
   for (const Argument& a : m.arguments) {
     if (types.IsUnit(a.type)) continue;
-    out.push_back(types.Parameter(a.type) + (named ? " " + SafeId(a.name) : " /*" + a.name + "*/"));
+    out.push_back(types.Parameter(a.type) + (named ? " " + ArgId(a.name) : " /*" + a.name + "*/"));
   }
   return out;
 }
@@ -453,7 +463,7 @@ void HeaderInterface(CodeWriter& w, const Package& package, const CppTypes& type
   for (const Method* m : LiveMethods(i)) {
     w.Line();
     MethodComment(w, *m, i.error_type);
-    w.Line(Wrap(types.Result(m->result.type) + " " + SafeId(m->name), Parameters(types, *m, true),
+    w.Line(Wrap(types.Result(m->result.type) + " " + MethodId(m->name), Parameters(types, *m, true),
                 ";", Width(w)));
   }
   w.Line();
@@ -476,7 +486,7 @@ void HeaderInterface(CodeWriter& w, const Package& package, const CppTypes& type
   for (const Method* m : LiveMethods(i)) {
     w.Line();
     MethodComment(w, *m, i.error_type);
-    w.Line(Wrap("virtual " + types.Result(m->result.type) + " " + SafeId(m->name),
+    w.Line(Wrap("virtual " + types.Result(m->result.type) + " " + MethodId(m->name),
                 Parameters(types, *m, true), ";", Width(w)));
   }
   w.Line();
@@ -641,9 +651,9 @@ void BuildParams(CodeWriter& w, const CppTypes& types, const Method& m) {
       w.Line(key + " = nullptr;");
     } else if (a.type.kind == TypeRef::Kind::kOption) {
       // An optional argument is left out when absent and is the bare value when present.
-      w.Line("if (" + SafeId(a.name) + ") " + key + " = rpc::Encode(*" + SafeId(a.name) + ");");
+      w.Line("if (" + ArgId(a.name) + ") " + key + " = rpc::Encode(*" + ArgId(a.name) + ");");
     } else {
-      w.Line(key + " = rpc::Encode(" + SafeId(a.name) + ");");
+      w.Line(key + " = rpc::Encode(" + ArgId(a.name) + ");");
     }
   }
 }
@@ -674,7 +684,7 @@ void SourceInterface(CodeWriter& w, const Package& package, const CppTypes& type
   w.Close("}");
   for (const Method* m : LiveMethods(i)) {
     w.Line();
-    w.Open(Wrap(types.Result(m->result.type) + " " + client + "::" + SafeId(m->name),
+    w.Open(Wrap(types.Result(m->result.type) + " " + client + "::" + MethodId(m->name),
                 Parameters(types, *m, true), " {", Width(w)));
     BuildParams(w, types, *m);
     w.Line("nlohmann::json result = Call(" + Quote(m->wire_name) + ", std::move(params));");
@@ -690,7 +700,7 @@ void SourceInterface(CodeWriter& w, const Package& package, const CppTypes& type
   bool unimplemented = HasStringConstructor(package, error_decl, "Unimplemented");
   for (const Method* m : LiveMethods(i)) {
     w.Line();
-    w.Open(Wrap(types.Result(m->result.type) + " " + handler + "::" + SafeId(m->name),
+    w.Open(Wrap(types.Result(m->result.type) + " " + handler + "::" + MethodId(m->name),
                 Parameters(types, *m, false), " {", Width(w)));
     if (unimplemented) {
       w.Line(Wrap("throw " + exception,
@@ -710,7 +720,7 @@ void SourceInterface(CodeWriter& w, const Package& package, const CppTypes& type
     std::vector<std::string> call_args;
     for (const Argument& a : m->arguments) {
       if (types.IsUnit(a.type)) continue;  // accepted missing or holding anything
-      std::string local = SafeId(a.name);
+      std::string local = ArgId(a.name);
       if (a.type.kind == TypeRef::Kind::kOption) {
         w.Line(Wrap("auto " + local + " = rpc::OptionalNamedArgument<" +
                         types.Spell(a.type.args.at(0)) + ">",
@@ -722,10 +732,10 @@ void SourceInterface(CodeWriter& w, const Package& package, const CppTypes& type
       call_args.push_back(local);
     }
     if (types.IsUnit(m->result.type)) {
-      w.Line(Wrap(SafeId(m->name), call_args, ";", Width(w)));
+      w.Line(Wrap(MethodId(m->name), call_args, ";", Width(w)));
       w.Line("return nullptr;");
     } else {
-      w.Line(Wrap("return rpc::Encode(" + SafeId(m->name), call_args, ");", Width(w)));
+      w.Line(Wrap("return rpc::Encode(" + MethodId(m->name), call_args, ");", Width(w)));
     }
     w.Close("}");
   }

@@ -1,6 +1,7 @@
 #include "rpc/codec.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -111,8 +112,12 @@ void FromJson(const Json& j, int32_t& out) {
 }
 
 void FromJson(const Json& j, double& out) {
+  // Non-finite values are refused: JSON cannot carry them back (the reference would accept
+  // "nan" and "inf" strings; see docs/compatibility/cpp-bindings.md).
   if (j.is_number()) {
-    out = j.get<double>();
+    double v = j.get<double>();
+    if (!std::isfinite(v)) ThrowExpected("float", j);
+    out = v;
     return;
   }
   if (j.is_string()) {
@@ -121,7 +126,7 @@ void FromJson(const Json& j, double& out) {
     // strtod would skip leading blanks; the reference reader does not.
     bool plausible = !s.empty() && s[0] != ' ' && s[0] != '\t' && s[0] != '\n' && s[0] != '\r';
     double v = plausible ? std::strtod(s.c_str(), &end) : 0;
-    if (plausible && end == s.c_str() + s.size()) {
+    if (plausible && end == s.c_str() + s.size() && std::isfinite(v)) {
       out = v;
       return;
     }

@@ -38,6 +38,8 @@ TEST(CodecTest, Floats) {
   EXPECT_EQ(DecodeErrorOf<double>("\"x\""), "Expected float, got 'S(x)'");
   EXPECT_EQ(DecodeErrorOf<double>("\" 1\""), "Expected float, got 'S( 1)'");
   EXPECT_EQ(DecodeErrorOf<double>("null"), "Expected float, got 'N'");
+  EXPECT_EQ(DecodeErrorOf<double>("\"nan\""), "Expected float, got 'S(nan)'");
+  EXPECT_EQ(DecodeErrorOf<double>("\"inf\""), "Expected float, got 'S(inf)'");
 }
 
 TEST(CodecTest, BoolStringUnit) {
