@@ -124,9 +124,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t id() const { return id_; }
 
   void StartRead() {
-    if (reading_ || closed_ || stop_reading_) return;
-    if (slots_.size() >= kMaxPendingAnswers || pending_.size() + writing_.size() > kMaxPendingBytes) {
-      return;  // resumed when the writes drain
+    if (reading_ || closed_ || stop_reading_ || Backlogged()) return;  // resumed by a write
+    if (parse_pending_) {
+      // Requests already in the buffer were left when the answer backlog was full: handle them
+      // before waiting for more bytes (the client may be waiting for our answers).
+      parse_pending_ = false;
+      ParseAll();
+      server_->AfterEvent();
+      if (closed_ || stop_reading_ || Backlogged()) return;
     }
     // Keep the unparsed tail at the front, so the buffer does not grow without bound.
     if (parsed_ > 0) {
@@ -155,7 +160,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Fills answer slot `seq` (called at once, or later for a parked long-poll).
   void Answer(uint64_t seq, const Reply& reply) {
-    if (closed_ || seq < first_slot_) return;
+    // A slot may be gone: dropped at EOF while the remaining answers are being written.
+    if (closed_ || seq < first_slot_ || seq - first_slot_ >= slots_.size()) return;
     Slot& s = slots_[seq - first_slot_];
     s.ready = true;
     AppendHttpResponse(&s.bytes, reply.status, reply.body, s.close);
@@ -212,8 +218,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::string bytes;
   };
 
+  bool Backlogged() const {
+    return slots_.size() >= kMaxPendingAnswers ||
+           pending_.size() + writing_.size() > kMaxPendingBytes;
+  }
+
   void ParseAll() {
-    while (!stop_reading_ && slots_.size() < kMaxPendingAnswers) {
+    for (;;) {
+      if (stop_reading_) break;
+      if (slots_.size() >= kMaxPendingAnswers) {
+        parse_pending_ = parsed_ < in_.size();
+        break;
+      }
       HttpRequest req;
       ParseResult r = ParseHttpRequest(std::string_view(in_).substr(parsed_),
                                        server_->options_.limits, &req);
@@ -273,6 +289,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string writing_;   // the buffer of the write in flight
   bool writing_active_ = false;
   bool reading_ = false;
+  bool parse_pending_ = false;  // complete requests may remain in in_ (answer backlog was full)
   bool stop_reading_ = false;
   bool eof_ = false;
   bool close_after_write_ = false;

@@ -97,6 +97,21 @@ class Framing(SwitchCase):
         for i in range(200):
             self.assertEqual(c.read_response()[2], b'[["q",%d]]' % i)
 
+    def test_a_pipelined_burst_larger_than_the_answer_backlog(self):
+        # More requests than the per-connection answer backlog (4096), sent before reading any
+        # answer: the switch must come back to the requests left in its buffer.
+        c = self.sw.connect("p")
+        c.request("GET", "/persistent/q")
+        n = 6000
+        c.send_raw(Conn_frames([("POST", "/request/q/p", b"m")] * n))
+        data = b""
+        c.sock.settimeout(20)
+        while data.count(b"HTTP/1.1 200 OK") < n:
+            chunk = c.sock.recv(1 << 20)
+            self.assertTrue(chunk, "connection closed early")
+            data += chunk
+        self.assertTrue(data.endswith(b'[["q",%d]]' % (n - 1)))
+
     def test_answers_behind_a_parked_transfer_wait_for_it(self):
         c = self.sw.connect("w")
         c.request("GET", "/persistent/q")
