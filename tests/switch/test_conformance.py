@@ -322,6 +322,36 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(sw.proc.wait(timeout=10), 0)
         self.assertFalse(os.path.exists(sw.dir + "/pid"))
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to connect as another uid")
+    def test_peer_credentials_are_checked(self):
+        def connect_as(path, uid, gid):
+            # A child that drops to uid/gid, connects and prints the first answer line.
+            code = ("import os,socket\n"
+                    "os.setgroups([]); os.setgid(%d); os.setuid(%d)\n"
+                    "s=socket.socket(socket.AF_UNIX); s.connect(%r)\n"
+                    "try: s.sendall(b'GET /login/x HTTP/1.1\\r\\n\\r\\n')\n"
+                    "except BrokenPipeError: pass  # refused: the 403 is already there\n"
+                    "print(s.recv(4096).split(b'\\r\\n')[0].decode())\n") % (gid, uid, path)
+            out = subprocess.run(["python3", "-c", code], capture_output=True, text=True,
+                                 timeout=10)
+            return out.stdout.strip() or out.stderr.strip().splitlines()[-1]
+
+        sw = Switch().start()
+        self.addCleanup(sw.cleanup)
+        os.chmod(sw.dir, 0o755)
+        os.chmod(sw.path, 0o777)  # let the stranger reach the socket: SO_PEERCRED must stop it
+        self.assertEqual(connect_as(sw.path, 65534, 65534), "HTTP/1.1 403 Forbidden")
+        self.assertEqual(sw.connect().request("GET", "/login/root"), (200, ""))
+
+        grouped = Switch("--group", "65534")
+        self.addCleanup(grouped.cleanup)
+        grouped.start()
+        self.assertEqual(stat.S_IMODE(os.stat(grouped.path).st_mode), 0o660)
+        self.assertEqual(os.stat(grouped.path).st_gid, 65534)
+        os.chmod(grouped.dir, 0o755)
+        self.assertEqual(connect_as(grouped.path, 65534, 65534), "HTTP/1.1 200 OK")
+        self.assertIn("Permission denied", connect_as(grouped.path, 65533, 65533))  # mode 0660
+
     def test_sigterm_exits_cleanly(self):
         sw = Switch().start()
         self.addCleanup(sw.cleanup)
