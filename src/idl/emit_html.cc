@@ -38,6 +38,7 @@ pre code { padding: 0; background: none; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
 th, td { border: 1px solid var(--line); padding: .3rem .5rem; text-align: left; vertical-align: top; }
 th { background: var(--bg-code); }
+td > p:first-child { margin-top: 0; } td > p:last-child { margin-bottom: 0; }
 .life { color: var(--muted); font-size: .9em; }
 .deprecated { color: #a33; }
 .used { color: var(--muted); font-size: .9em; }
