@@ -319,7 +319,7 @@ class VolumeTest(Qcow2Test):
         # Every order of destroying the volume and its three snapshots is run on its own SR
         # would be slow; a sample of orders, always including the extremes, is enough.
         rnd = random.Random(7)
-        sample = [orders[0], orders[-1]] + rnd.sample(orders[1:-1], 4)
+        sample = [orders[0], orders[-1]] + rnd.sample(orders[1:-1], 2)
         for order in sample:
             v = self.create(size=MiB)
             key = v["key"]
@@ -335,8 +335,10 @@ class VolumeTest(Qcow2Test):
                 self.h.ok("Volume.destroy", sr=self.sr, key=vols[idx])
                 alive.discard(idx)
                 for j in alive:
-                    for b in range(j + 1):
-                        self.assert_reads(vols[j], 10 + b if b < 3 else 20, b * BLOCK, BLOCK)
+                    reads = ["read -P %d %d %d" % (10 + b if b < 3 else 20, b * BLOCK, BLOCK)
+                             for b in range(j + 1)]
+                    ok, text = qemu_io(self.current(vols[j]), *reads)
+                    self.assertTrue(ok, "order %s, volume %d: %s" % (order, j, text))
                 self.assert_consistent()
             self.assertEqual([], self.image_files(), order)
 

@@ -101,8 +101,8 @@ class Qmp(object):
         line, self.buf = self.buf.split(b"\n", 1)
         return json.loads(line)
 
-    def command(self, name, **args):
-        msg = {"execute": name}
+    def command(self, command_name, **args):
+        msg = {"execute": command_name}
         if args:
             msg["arguments"] = args
         self.sock.sendall(json.dumps(msg).encode() + b"\n")
@@ -111,7 +111,8 @@ class Qmp(object):
             if "event" in reply:
                 continue
             if "error" in reply:
-                raise LiveError("%s: %s" % (name, reply["error"].get("desc", reply["error"])))
+                raise LiveError("%s: %s" % (command_name,
+                                            reply["error"].get("desc", reply["error"])))
             return reply.get("return")
 
 
@@ -209,29 +210,41 @@ class Session(object):
         self.qmp.command("block_resize", **{"node-name": self.state["top_node"], "size": size})
 
     def read_bitmap(self, name, size):
-        """The live bits of bitmap `name` of the top node, read through a temporary read-only
-        NBD export on the qsd's NBD server with the qemu:dirty-bitmap:<name> meta context."""
-        export = "cbt-" + uuidlib.uuid4().hex[:12]
-        self.qmp.command("block-export-add", type="nbd", id=export, name=export,
-                         writable=False, bitmaps=[name],
-                         **{"node-name": self.state["top_node"]})
+        """The live bits of bitmap `name` of the top node. QEMU exports only disabled bitmaps,
+        so a disabled, non-persistent copy is made (added and merged in one transaction, so no
+        write falls between) and read through a temporary read-only NBD export on the qsd's
+        NBD server with the qemu:dirty-bitmap:<copy> meta context; both are removed after."""
+        node = self.state["top_node"]
+        tag = uuidlib.uuid4().hex[:12]
+        copy = "%s-read-%s" % (name, tag)
+        export = "cbt-read-" + tag
+        self.qmp.command("transaction", actions=[
+            {"type": "block-dirty-bitmap-add",
+             "data": {"node": node, "name": copy, "persistent": False, "disabled": True}},
+            {"type": "block-dirty-bitmap-merge",
+             "data": {"node": node, "target": copy, "bitmaps": [name]}}])
         try:
-            uri = "nbd+unix:///%s?socket=%s" % (export, os.path.join(self.dir, "nbd.sock"))
+            self.qmp.command("block-export-add", type="nbd", id=export, name=export,
+                             writable=False, bitmaps=[copy], **{"node-name": node})
             try:
-                done = subprocess.run(["nbdinfo", "--json", "--map=qemu:dirty-bitmap:" + name,
-                                       uri], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      stdin=subprocess.DEVNULL, timeout=QMP_TIMEOUT)
-            except (OSError, subprocess.TimeoutExpired) as e:
-                raise LiveError("nbdinfo --map on %s: %s" % (uri, e))
-            if done.returncode != 0:
-                raise LiveError("nbdinfo --map on %s failed: %s"
-                                % (uri, done.stderr.decode("utf-8", "replace").strip()))
-            extents = json.loads(done.stdout)
+                uri = "nbd+unix:///%s?socket=%s" % (export, os.path.join(self.dir, "nbd.sock"))
+                try:
+                    done = subprocess.run(["nbdinfo", "--json", "--map=qemu:dirty-bitmap:" + copy,
+                                           uri], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          stdin=subprocess.DEVNULL, timeout=QMP_TIMEOUT)
+                except (OSError, subprocess.TimeoutExpired) as e:
+                    raise LiveError("nbdinfo --map on %s: %s" % (uri, e))
+                if done.returncode != 0:
+                    raise LiveError("nbdinfo --map on %s failed: %s"
+                                    % (uri, done.stderr.decode("utf-8", "replace").strip()))
+                extents = json.loads(done.stdout)
+            finally:
+                try:
+                    self.qmp.command("block-export-del", id=export, mode="hard")
+                except LiveError:
+                    pass
         finally:
-            try:
-                self.qmp.command("block-export-del", id=export, mode="hard")
-            except LiveError:
-                pass
+            self._remove_bitmap_when_free(node, copy)
         granularity = 65536
         for b in self.qmp.command("query-named-block-nodes", flat=True) or []:
             if b.get("node-name") == self.state["top_node"]:
@@ -248,3 +261,15 @@ class Session(object):
                 for i in range(start, end):
                     bits[i // 8] |= 1 << (i % 8)
         return bitmap_mod.Bitmap(granularity, nbits, bits)
+
+    def _remove_bitmap_when_free(self, node, name):
+        """Removes a bitmap; an export being torn down may still hold it busy for a moment."""
+        deadline = time.monotonic() + QMP_TIMEOUT
+        while True:
+            try:
+                self.qmp.command("block-dirty-bitmap-remove", node=node, name=name)
+                return
+            except LiveError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
