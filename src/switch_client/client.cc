@@ -147,7 +147,21 @@ class Client::Impl {
       created_.clear();
     }
     deadline = std::min(deadline, Clock::now() + opts_.connect_deadline);
-    requests_ = ConnectAndLogin(opts_.path, opts_.whoami, deadline, &stopping_);
+    std::shared_ptr<HttpConnection> conn =
+        ConnectAndLogin(opts_.path, opts_.whoami, deadline, &stopping_);
+    bool replies_wanted;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      replies_wanted = poller_wanted_;
+    }
+    if (replies_wanted) {
+      // The switch may have restarted without its state, and the poller may not have noticed
+      // yet: make sure the reply queue exists before anything is sent, or the reply is dropped.
+      ExpectOk(conn->Call(HttpRequest("GET", "/transient/" + EncodeSegment(opts_.whoami)),
+                          Clock::now() + opts_.request_timeout),
+               "creating the reply queue");
+    }
+    requests_ = conn;
     return requests_;
   }
 

@@ -223,6 +223,17 @@ TEST_F(ClientTest, CallCompletesAcrossASwitchRestartWithStatedir) {
   EXPECT_EQ(client.Rpc("svc2", "again", 10s), "echo:again");
 }
 
+// Spec §9.2: the reference keeps its cursor and forgets its reply queue, so after a restart
+// without state (sequence numbers start again at 0) calls hang.
+TEST_F(ClientTest, CallsWorkAfterARestartWithoutState) {
+  StartSwitch();
+  auto server = StartEcho("svc");
+  Client client(Options("caller:1"));
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(client.Rpc("svc", "before", 5s), "echo:before");
+  switch_->Restart();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(client.Rpc("svc", "after", 10s), "echo:after");
+}
+
 TEST_F(ClientTest, NoSwitchMeansUnreachableWithinTheDeadline) {
   ConnectOptions o;
   o.path = "/nonexistent/dir/sock";
