@@ -22,6 +22,12 @@ void AddCommon(CLI::App* app, mcli::Common& c) {
       ->check(CLI::PositiveNumber);
 }
 
+// The reference's wording for missing arguments (spec §6), with a pointer to the help.
+int MissingArgument(const char* message) {
+  std::cerr << "message-cli: " << message << "\nRun with --help for more information.\n";
+  return mcli::kExitError;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -66,12 +72,17 @@ int main(int argc, char** argv) {
   std::string queue;
   std::optional<std::string> body, file;
   auto* call = app.add_subcommand("call", "Send a request to a queue and print the reply");
-  call->add_option("queue", queue, "The queue")->required();
+  auto* call_queue = call->add_option("queue", queue, "The queue");
   auto* body_opt = call->add_option("--body", body, "The request body");
   call->add_option("--file", file, "Read the request body from this file")
       ->check(CLI::ExistingFile)
       ->excludes(body_opt);
-  call->callback([&] { run = [&] { return mcli::Call(common, queue, body, file); }; });
+  call->callback([&] {
+    run = [&] {
+      if (!call_queue->count()) return MissingArgument("a queue name is required");
+      return mcli::Call(common, queue, body, file);
+    };
+  });
 
   std::string program;
   double program_timeout = 60;
@@ -89,13 +100,25 @@ int main(int argc, char** argv) {
 
   int64_t id = 0;
   auto* ack = app.add_subcommand("ack", "Acknowledge (remove) a message");
-  ack->add_option("queue", queue, "The queue")->required();
-  ack->add_option("id", id, "The message's sequence number")->required();
-  ack->callback([&] { run = [&] { return mcli::Ack(common, queue, id); }; });
+  auto* ack_queue = ack->add_option("queue", queue, "The queue");
+  auto* ack_id = ack->add_option("id", id, "The message's sequence number");
+  ack->callback([&] {
+    run = [&] {
+      if (!ack_queue->count() || !ack_id->count()) {
+        return MissingArgument("Please supply both a queue name and message ID");
+      }
+      return mcli::Ack(common, queue, id);
+    };
+  });
 
   auto* destroy = app.add_subcommand("destroy", "Destroy a queue and its messages");
-  destroy->add_option("queue", queue, "The queue")->required();
-  destroy->callback([&] { run = [&] { return mcli::Destroy(common, queue); }; });
+  auto* destroy_queue = destroy->add_option("queue", queue, "The queue");
+  destroy->callback([&] {
+    run = [&] {
+      if (!destroy_queue->count()) return MissingArgument("Please supply a queue name");
+      return mcli::Destroy(common, queue);
+    };
+  });
 
   auto* shutdown = app.add_subcommand("shutdown", "Ask the switch to exit");
   shutdown->callback([&] { run = [&] { return mcli::Shutdown(common); }; });

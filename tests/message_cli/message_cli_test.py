@@ -375,8 +375,13 @@ class Errors(unittest.TestCase):
             self.assertIn("--timeout", r.stdout, cmd)
 
     def test_bad_arguments(self):
-        r = subprocess.run([CLI, "ack", "q"], capture_output=True, text=True, timeout=20)
-        self.assertEqual((r.returncode, r.stderr.split("\n")[0]), (124, "id is required"))
+        for args, message in [(["ack", "q"], "Please supply both a queue name and message ID"),
+                              (["destroy"], "Please supply a queue name"),
+                              (["call", "--body", "x"], "a queue name is required")]:
+            r = subprocess.run([CLI, *args], capture_output=True, text=True, timeout=20)
+            self.assertEqual((r.returncode, r.stderr),
+                             (124, "message-cli: %s\nRun with --help for more information.\n"
+                              % message), args)
         r = subprocess.run([CLI, "ack", "q", "notanumber"], capture_output=True, text=True,
                            timeout=20)
         self.assertEqual(r.returncode, 124)
