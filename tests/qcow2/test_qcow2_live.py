@@ -117,6 +117,27 @@ class LiveTest(Qcow2Test):
         self.io_ok("read -P 2 %d 1" % (9 * BLOCK))
         self.h.ok("Volume.disable_cbt", sr=self.sr, key=self.key)
 
+    def test_revert_while_served_then_cbt(self):
+        self.io_ok("write -P 1 0 %d" % BLOCK)
+        self.h.ok("Volume.enable_cbt", sr=self.sr, key=self.key)
+        s1 = self.h.ok("Volume.snapshot", sr=self.sr, key=self.key)["key"]
+        self.io_ok("write -P 2 0 %d" % BLOCK, "write -P 2 %d 1" % (5 * BLOCK))
+        before = self.qsd.state()["top_node"]
+        self.assertIsNone(self.h.ok("Volume.revert", sr=self.sr, snapshot=s1, key=self.key))
+        state = self.qsd.state()
+        self.assertNotEqual(before, state["top_node"])
+        self.assertEqual(state["top_image"], os.path.realpath(self.current(self.key)))
+        # The export (same name) now serves the snapshot's content, and is writable.
+        self.io_ok("read -P 1 0 %d" % BLOCK, "read -P 0 %d 1" % (5 * BLOCK))
+        self.assertEqual([], self.changed(s1, self.key))
+        self.io_ok("write -P 3 %d 1" % (7 * BLOCK))
+        self.assertEqual([7], self.changed(s1, self.key))
+        self.h.ok("Volume.snapshot", sr=self.sr, key=self.key)
+        self.io_ok("read -P 3 %d 1" % (7 * BLOCK), "read -P 1 0 %d" % BLOCK)
+        # With the qsd gone, every layer checks clean and matches the metadata.
+        self.qsd.stop()
+        self.assert_consistent()
+
     def test_gone_qsd_falls_back_to_qemu_img(self):
         self.io_ok("write -P 4 0 %d" % BLOCK)
         self.qsd.proc.send_signal(signal.SIGKILL)

@@ -162,23 +162,34 @@ class Session(object):
             os.fsync(f.fileno())
         os.rename(tmp, path)
 
-    def _open_overlay(self, new_path, backing_file, size, bitmap):
-        """Creates image `new_path` over `backing_file` (a name relative to the SR) and
-        opens it in the qsd without its backing; returns its node name."""
+    def _require_persistent(self, what):
+        if self.state.get("persistent") is False:
+            raise LiveError("%s: the volume is attached non-persistently (its qsd serves a "
+                            "throw-away overlay); detach it first" % what)
+
+    def _open_overlay(self, new_path, backing_file, size, bitmap, backing_node=False):
+        """Creates image `new_path` over `backing_file` (a name relative to the SR) and opens
+        it in the qsd; returns its node name. backing_node=False opens it without a backing
+        (blockdev-snapshot attaches one), None lets QEMU open the backing named in the file,
+        a string uses that existing node as the backing."""
         try:
             qemu.create(new_path, size, backing=backing_file, bitmap=bitmap)
         except qemu.QemuError as e:
             raise LiveError(str(e))
         node = "qcow2-" + uuidlib.uuid4().hex[:12]
-        self.qmp.command("blockdev-add", driver="qcow2", **{
-            "node-name": node, "file": {"driver": "file", "filename": new_path},
-            "backing": None})
+        args = {"node-name": node, "file": {"driver": "file", "filename": new_path}}
+        if backing_node is False:
+            args["backing"] = None
+        elif backing_node is not None:
+            args["backing"] = backing_node
+        self.qmp.command("blockdev-add", driver="qcow2", **args)
         return node
 
     def snapshot(self, old_path, new_path, old_file, size, bitmap):
         """The top image becomes `old_path`'s read-only layer under the new top `new_path`;
         the export follows the new top (QEMU moves the parents of the old node to the overlay).
         The old top's bitmaps are stored in its file when QEMU reopens it read-only."""
+        self._require_persistent("snapshot")
         if self.state.get("top_image") not in (None, old_path):
             raise LiveError("state.json names top image %s, metadata says %s"
                             % (self.state.get("top_image"), old_path))
@@ -186,18 +197,78 @@ class Session(object):
         try:
             self.qmp.command("blockdev-snapshot", node=self.state["top_node"], overlay=node)
         except LiveError:
-            try:
-                self.qmp.command("blockdev-del", **{"node-name": node})
-            except LiveError:
-                pass
+            self._delete_node(node)
             raise
         self.state["top_node"] = node
         self.state["top_image"] = new_path
         self._write_state()
 
+    def _delete_node(self, node):
+        try:
+            self.qmp.command("blockdev-del", **{"node-name": node})
+            return True
+        except LiveError:
+            return False
+
+    def _node_of_file(self, path):
+        for b in self.qmp.command("query-named-block-nodes", flat=True) or []:
+            if b.get("drv") == "qcow2" and os.path.realpath(b.get("file", "")) == path:
+                return b.get("node-name")
+        return None
+
+    def _exports_of(self, node):
+        return [e["id"] for e in self.qmp.command("query-block-exports") or []
+                if e.get("node-name") == node]
+
+    def _del_export(self, export_id):
+        self.qmp.command("block-export-del", id=export_id, mode="hard")
+        deadline = time.monotonic() + QMP_TIMEOUT
+        while any(e.get("id") == export_id for e in self.qmp.command("query-block-exports")):
+            if time.monotonic() > deadline:
+                raise LiveError("export %s still listed %d s after block-export-del"
+                                % (export_id, QMP_TIMEOUT))
+            time.sleep(0.01)
+
+    def _add_export(self, export_id, node):
+        self.qmp.command("block-export-add", type="nbd", id=export_id, name=self.key,
+                         writable=bool(self.state.get("export_writable", True)),
+                         **{"node-name": node})
+
     def revert(self, base_path, new_path, base_file, size, bitmap):
-        raise LiveError("reverting a volume while a qemu-storage-daemon serves it is not "
-                        "supported; deactivate and detach it, then revert")
+        """The volume gets the new top `new_path` over the snapshot's image `base_path`: the
+        new node is opened (sharing the snapshot's node when the chain already has it), the
+        NBD export is moved to it (block-export-del, then block-export-add with the same id,
+        name and mode, so NBD clients are disconnected and must reconnect) and the old top
+        node is closed."""
+        self._require_persistent("revert")
+        old = self.state["top_node"]
+        node = self._open_overlay(new_path, base_file, size, bitmap,
+                                  backing_node=self._node_of_file(base_path))
+        exports = self._exports_of(old)
+        moved = []
+        try:
+            for export_id in exports:
+                self._del_export(export_id)
+                moved.append(export_id)
+                self._add_export(export_id, node)
+        except LiveError:
+            # Put the exports back on the old top: the volume keeps its old content.
+            for export_id in moved:
+                try:
+                    if not self._exports_of(old) and export_id not in self._exports_of(node):
+                        self._add_export(export_id, old)
+                    elif export_id in self._exports_of(node):
+                        self._del_export(export_id)
+                        self._add_export(export_id, old)
+                except LiveError:
+                    pass
+            self._delete_node(node)
+            raise
+        self.state["top_node"] = node
+        self.state["top_image"] = new_path
+        self._write_state()
+        # The old top is unused now; its file is removed by the SR's collection afterwards.
+        self._delete_node(old)
 
     def bitmap(self, name, enable):
         node = self.state["top_node"]
