@@ -711,6 +711,17 @@ std::vector<const Method*> LiveMethods(const Interface& iface) {
   return out;
 }
 
+// A method's doc, followed by its deprecation, if any.
+std::string MethodDoc(const Method& m) {
+  std::string doc = m.doc;
+  for (const auto& e : m.lifecycle.events) {
+    if (e.kind != LifecycleEvent::Kind::kDeprecated) continue;
+    doc += (doc.empty() ? "" : "\n\n") + std::string("Deprecated since ") + e.release +
+           (e.note.empty() ? "." : ": " + e.note + ".");
+  }
+  return doc;
+}
+
 std::string Signature(const Method& m) {
   std::string out = "self";
   for (const auto& a : m.arguments) {
@@ -790,7 +801,7 @@ std::string InterfaceClasses(const Package& pkg, const Interface& iface) {
   for (const Method* m : methods) {
     std::string base = "_" + I + "_" + m->name;
     out << "\n    def " << Identifier(m->name) << "(self, args):\n"
-        << Docstring(m->doc, "        ")
+        << Docstring(MethodDoc(*m), "        ")
         << "        return _xapi._call(_TYPES, self.impl." << Identifier(m->name) << ", args, "
         << base << "_params, " << base << "_result)\n";
   }
@@ -808,7 +819,7 @@ std::string InterfaceClasses(const Package& pkg, const Interface& iface) {
       << "\n    def __init__(self):\n        pass\n";
   for (const Method* m : methods) {
     out << "\n    def " << Identifier(m->name) << "(" << Signature(*m) << "):\n"
-        << Docstring(m->doc, "        ") << "        raise Unimplemented(" << Str(m->wire_name)
+        << Docstring(MethodDoc(*m), "        ") << "        raise Unimplemented(" << Str(m->wire_name)
         << ")\n";
   }
 
@@ -818,7 +829,7 @@ std::string InterfaceClasses(const Package& pkg, const Interface& iface) {
       << "\n    def __init__(self):\n        pass\n";
   for (const Method* m : methods) {
     out << "\n    def " << Identifier(m->name) << "(" << Signature(*m) << "):\n"
-        << Docstring(m->doc, "        ") << "        return "
+        << Docstring(MethodDoc(*m), "        ") << "        return "
         << Placeholder(pkg, m->result.type, 0) << "\n";
   }
 
@@ -835,7 +846,7 @@ std::string InterfaceClasses(const Package& pkg, const Interface& iface) {
         << "        return _xapi._parse(_TYPES, " << Str(OneLine(m->doc)) << ", "
         << Params(pkg, *m, true) << ")\n"
         << "\n    def " << id << "(self):\n"
-        << Docstring(m->doc, "        ") << "        _xapi._run(self._parse_" << m->name
+        << Docstring(MethodDoc(*m), "        ") << "        _xapi._run(self._parse_" << m->name
         << ", self.dispatcher." << id << ")\n";
   }
   return out.str();
