@@ -263,6 +263,16 @@ TEST_F(ClientTest, AdminRoutes) {
   EXPECT_NE(std::find(names.begin(), names.end(), "q"), names.end());
 }
 
+TEST_F(ClientTest, AThrowingRequestCallbackBecomesTheReply) {
+  StartSwitch();
+  Server server(Options("thrower:1"), "svc",
+                [](IncomingRequest r) { throw std::runtime_error("cannot take " + r.body); },
+                nullptr);
+  server.Start();
+  Client client(Options("caller:1"));
+  EXPECT_EQ(client.Rpc("svc", "this", 5s), "cannot take this");
+}
+
 TEST_F(ClientTest, HandlerServerSerialAndStopIsBounded) {
   StartSwitch();
   HandlerServer server(Options("handler:1"), "svc",

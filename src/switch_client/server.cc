@@ -228,7 +228,15 @@ class Server::Impl {
       if (corked) corked->Cork();
       {
         std::lock_guard<std::mutex> lock(dispatch_mu_);
-        for (IncomingRequest& req : deliver) on_request_(std::move(req));
+        for (IncomingRequest& req : deliver) {
+          IncomingRequest copy{req.queue, req.id, std::string(), req.reply_to};
+          try {
+            on_request_(std::move(req));
+          } catch (const std::exception& e) {
+            // As in the reference, the failure becomes the reply.
+            Reply(copy, e.what());
+          }
+        }
       }
       if (corked) corked->Uncork();
     }
@@ -273,7 +281,13 @@ class Server::Impl {
     }
     if (on_cancel_) {
       std::lock_guard<std::mutex> lock(dispatch_mu_);
-      for (int64_t id : cancelled) on_cancel_(id);
+      for (int64_t id : cancelled) {
+        try {
+          on_cancel_(id);
+        } catch (const std::exception&) {
+          // The request is gone from the switch either way; nothing to answer.
+        }
+      }
     }
     if (!stopping_) IssueCancelPoll(conn, epoch, std::move(acks));
   }

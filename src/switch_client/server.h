@@ -35,7 +35,9 @@ struct IncomingRequest {
 class Server {
  public:
   // `on_request` and `on_cancel` run on the server's own thread, one at a time, and must not
-  // block (hand the work to another thread). `on_cancel` may be empty.
+  // block (hand the work to another thread). If `on_request` throws, what() is sent as the
+  // reply. `on_cancel` may be empty. REQUIRES: the callbacks never destroy this Server (its
+  // destructor joins the thread they run on).
   Server(ConnectOptions options, std::string queue,
          std::function<void(IncomingRequest)> on_request,
          std::function<void(int64_t id)> on_cancel);
