@@ -4,8 +4,8 @@
 * every internal link (href="page.html#anchor") resolves to an existing page and id;
 * the pages are self-contained (no external links, scripts, stylesheets or images) and carry
   the viewport meta that makes them readable on a phone;
-* every item of the IDL appears: each type, field, constructor, interface, method and argument
-  has its anchor on the page where docs/idl-format.md's model puts it. The IDL is read here by a
+* every item of the IDL appears: each group, type, field, constructor, interface, method and
+  argument has its anchor on the page where docs/idl-format.md's model puts it. The IDL is read here by a
   small independent scanner, not by smapi-idl, so that the two cross-check each other.
 Prints each problem and exits 1 if there is any.
 """
@@ -120,6 +120,8 @@ class Scanner(object):
                 self.skip_to(";")
             elif tok == "group":
                 self.group = self.next()
+                self.expected.append(("%s-%s.html" % (self.package, self.group),
+                                      "G-" + self.group))
                 self.skip_to(";")
             elif tok in ("record", "variant", "errors"):
                 self.members(self.next(), removed)

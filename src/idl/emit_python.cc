@@ -76,6 +76,8 @@ def handle_exception(e, code=None, params=None):
         code = getattr(e, "code", "SR_BACKEND_FAILURE")
     if params is None:
         params = getattr(e, "params", [type(e).__name__, error])
+    if not isinstance(params, (list, tuple)):
+        params = [params]
     files = []
     lines = []
     for frame in traceback.extract_tb(e.__traceback__):
