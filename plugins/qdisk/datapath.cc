@@ -111,16 +111,25 @@ void StartQsd(const Options& o, const std::string& dir, const std::string& image
       "--pidfile", dir + "/qsd.pid",
       "--daemonize"};
   pid_t starter = Spawn(argv, dir + "/qsd.log");
+  auto read_pid = [&dir] {
+    std::ifstream pidfile(dir + "/qsd.pid");
+    int pid = 0;
+    pidfile >> pid;
+    return pid;
+  };
   int rc;
   try {
     rc = WaitChild(starter, o.start_timeout);
   } catch (const std::exception& e) {
+    // The starter hung after the daemon forked: the daemon must not outlive this failure.
+    s.pid = read_pid();
+    StopDaemons(dir, s, o.stop_grace);
     throw Error("Qsd_failed", std::string("qemu-storage-daemon did not start: ") + e.what());
   }
-  std::ifstream pidfile(dir + "/qsd.pid");
-  int pid = 0;
-  pidfile >> pid;
+  int pid = read_pid();
   if (rc != 0 || pid <= 0) {
+    s.pid = pid;
+    StopDaemons(dir, s, o.stop_grace);
     std::ifstream log(dir + "/qsd.log");
     std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
     throw Error("Qsd_failed", "qemu-storage-daemon failed to start (exit " + std::to_string(rc) +

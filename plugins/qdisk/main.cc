@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datapath.h"
+#include "qmp.h"
 #include "rpc/codec.h"
 #include "rpc/jsonrpc.h"
 #include "smapi/smapiv3.h"
@@ -263,6 +264,8 @@ int main(int argc, char** argv) {
     return Fail("UnmarshalException", method + ": " + e.what());
   } catch (const smapiv3::exnt_exception& e) {
     return Fail("Unimplemented", method);
+  } catch (const qdisk::QmpError& e) {
+    return Fail("Qsd_failed", std::string("qemu-storage-daemon: ") + e.what());
   } catch (const qdisk::Error& e) {
     return Fail(e.kind(), e.what());
   } catch (const std::exception& e) {

@@ -486,4 +486,58 @@ TEST_F(QdiskTest, BadInputGivesClearErrors) {
   EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 0);
 }
 
+TEST_F(QdiskTest, ConcurrentAttachesShareOneDaemon) {
+  std::string uri = MakeVolume("v1");
+  std::vector<std::thread> threads;
+  std::vector<int> codes(6, -1);
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] {
+      // Each thread its own stdin/stdout files: Call() shares them, so run the link directly.
+      std::string in = root_ + "/in" + std::to_string(i);
+      std::ofstream(in) << json({{"dbg", "t"}, {"uri", uri}, {"domain", std::to_string(i)}}).dump();
+      std::string cmd = "'" + PluginDir() + "/Datapath.attach' <'" + in + "' >/dev/null 2>&1";
+      int status = std::system(cmd.c_str());
+      codes[i] = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int c : codes) EXPECT_EQ(c, 0);
+  json s = State(uri);
+  EXPECT_EQ(s["domains"].size(), 6u);
+  int pid = s["pid"];
+  EXPECT_TRUE(Alive(pid));
+  // Exactly one qemu-storage-daemon serves the volume.
+  int count = 0;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::ifstream in(e.path() / "cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find("qemu-storage-daemon") == 0 &&
+        cmdline.find(root_ + "/run/") != std::string::npos &&
+        qdisk::IsOurProcess(std::stoi(e.path().filename().string()), {})) {
+      ++count;
+    }
+  }
+  EXPECT_EQ(count, 1);
+  Ok("Datapath.close", {{"uri", uri}});
+  EXPECT_FALSE(Alive(pid));
+}
+
+TEST_F(QdiskTest, FailedStartLeavesNothingRunning) {
+  std::string uri = MakeVolume("v1");
+  // Not a qcow2 image: qsd starts, but cannot open it.
+  std::ofstream(sr_ + "/v1.qcow2", std::ios::trunc) << "garbage";
+  json err = Fails("Datapath.attach", {{"uri", uri}, {"domain", "1"}});
+  EXPECT_EQ(err[0], "Qsd_failed");
+  EXPECT_NE(err[1].get<std::string>().find("cannot open " + sr_ + "/v1.qcow2"), std::string::npos)
+      << err.dump();
+  EXPECT_EQ(State(uri).value("pid", 0), 0);
+  // And a binary that is not there.
+  std::string good = MakeVolume("v2");
+  ::setenv("QDISK_QSD", "/nonexistent/qemu-storage-daemon", 1);
+  err = Fails("Datapath.attach", {{"uri", good}, {"domain", "1"}});
+  ::unsetenv("QDISK_QSD");
+  EXPECT_NE(err[1].get<std::string>().find("/nonexistent/qemu-storage-daemon"), std::string::npos)
+      << err.dump();
+}
+
 }  // namespace
