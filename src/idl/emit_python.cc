@@ -732,17 +732,26 @@ std::string Signature(const Method& m) {
   return out;
 }
 
-// The [(name, T)] list of a method's arguments, and [(name, T, help)] for the command line.
-std::string Params(const Package& pkg, const Method& m, bool with_help) {
-  std::string out = "[";
-  bool first = true;
+// The [(name, T)] list of a method's arguments on one line, or, for the command line,
+// [(name, T, help)] with one argument per line, the closing bracket at `indent`.
+std::string Params(const Package& pkg, const Method& m, bool with_help,
+                   const std::string& indent = "") {
+  std::vector<std::string> items;
   for (const auto& a : m.arguments) {
     if (Removed(a.lifecycle)) continue;
-    out += (first ? "" : ", ") + std::string("(") + Str(a.name) + ", " + Descriptor(pkg, a.type);
-    if (with_help) out += ", " + Str(OneLine(a.doc));
-    out += ")";
-    first = false;
+    std::string item = "(" + Str(a.name) + ", " + Descriptor(pkg, a.type);
+    if (with_help) item += ", " + Str(OneLine(a.doc));
+    items.push_back(item + ")");
   }
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (with_help) {
+      out += "\n" + indent + "    " + items[i] + ",";
+    } else {
+      out += (i ? ", " : "") + items[i];
+    }
+  }
+  if (with_help && !items.empty()) out += "\n" + indent;
   return out + "]";
 }
 
@@ -846,7 +855,7 @@ std::string InterfaceClasses(const Package& pkg, const Interface& iface) {
     std::string id = Identifier(m->name);
     out << "\n    def _parse_" << m->name << "(self):\n"
         << "        return _xapi._parse(_TYPES, " << Str(OneLine(m->doc)) << ", "
-        << Params(pkg, *m, true) << ")\n"
+        << Params(pkg, *m, true, "        ") << ")\n"
         << "\n    def " << id << "(self):\n"
         << Docstring(MethodDoc(*m), "        ") << "        _xapi._run(self._parse_" << m->name
         << ", self.dispatcher." << id << ")\n";
