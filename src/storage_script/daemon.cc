@@ -1,5 +1,6 @@
 #include "storage_script/daemon.h"
 
+#include "storage_script/observer.h"
 #include "storage_script/volume_service.h"
 #include "switch_client/server.h"
 
@@ -48,6 +49,28 @@ bool Daemon::Start(std::string* error) {
     log_.Info("Unregistered datapath plugin " + name);
     datapaths_.Unregister(name);
   };
+  // The Observer queue (§1.6). Not being able to serve it is logged, not fatal: tracing is
+  // optional and the plugin queues matter more.
+  msclient::ConnectOptions connect;
+  connect.path = options_.switch_path;
+  connect.connect_deadline = std::chrono::seconds(10);
+  observer_server_ = std::make_unique<msclient::HandlerServer>(
+      connect, kObserverQueue,
+      [this](const msclient::IncomingRequest& r) {
+        return HandleObserverRequest(r.body, [this](bool on) {
+          if (on != runner_.observer()) {
+            log_.Info(std::string("Tracing of plugin scripts ") + (on ? "enabled" : "disabled"));
+          }
+          runner_.set_observer(on);
+        });
+      },
+      msclient::ServeMode::kSerial);
+  try {
+    observer_server_->Start();
+  } catch (const std::exception& e) {
+    log_.Error(std::string("Cannot serve ") + kObserverQueue + ": " + e.what());
+    observer_server_.reset();
+  }
   drainer_ = std::thread([this] { Drain(); });
   watcher_ = std::make_unique<PluginWatcher>(options_.root, cb, log_);
   return watcher_->Start(error);
@@ -67,6 +90,7 @@ void Daemon::Stop() {
     drain_cv_.notify_all();
   }
   if (drainer_.joinable()) drainer_.join();
+  if (observer_server_) observer_server_->Stop();
   for (auto& [name, p] : plugins) {
     p->server->Stop();
     // Running scripts are killed rather than waited for (their timeout may be long); pending

@@ -29,6 +29,10 @@
 #include "storage_script/scheduler.h"
 #include "storage_script/script_runner.h"
 
+namespace msclient {
+class HandlerServer;
+}
+
 namespace storage {
 
 class Daemon {
@@ -57,6 +61,7 @@ class Daemon {
   Datapaths datapaths_;
   Scheduler scheduler_;
   std::unique_ptr<PluginWatcher> watcher_;
+  std::unique_ptr<msclient::HandlerServer> observer_server_;
 
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Plugin>> plugins_;  // guarded by mu_

@@ -49,6 +49,10 @@ class ScriptRunner {
   // `log` must outlive the runner. `observer`: wrap traced calls with `python3 -m observer`.
   ScriptRunner(Logger& log, bool observer) : log_(log), observer_(observer) {}
 
+  // Turns the observer wrapper on or off (the Observer queue of spec §1.6). Thread-safe.
+  void set_observer(bool on) { observer_ = on; }
+  bool observer() const { return observer_; }
+
   // Runs the script and returns its checked result, or throws StorageError.
   Json Call(const ScriptCall& call);
 
@@ -69,7 +73,7 @@ class ScriptRunner {
   bool Rebuild(const std::string& dir);
 
   Logger& log_;
-  const bool observer_;
+  std::atomic<bool> observer_;
   std::atomic<int64_t> next_id_{0};
   std::mutex mu_;
   std::map<std::string, std::map<std::string, std::string>> cache_;  // dir -> lower -> name

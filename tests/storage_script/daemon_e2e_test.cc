@@ -211,6 +211,34 @@ TEST_F(DaemonTest, PerVolumeOrderingAndParallelism) {
   EXPECT_EQ(testing::ReadFile(ev), "start c\nend c\nstart c\nend c\nstart c\nend c\nstart c\nend c\n");
 }
 
+// The Observer queue turns the `python3 -m observer` wrapper on for traced calls (spec §1.6).
+TEST_F(DaemonTest, ObserverQueueTogglesTheTracingWrapper) {
+  StartDaemon();
+  const std::string traced = "t\n{\"traceparent\":\"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\"}";
+  plugin_.Before("Plugin.diagnostics", "printf '%s' \"$TRACEPARENT\" > " + tmp_.path() + "/tp");
+  EXPECT_EQ(Call("Query.diagnostics", Json{{"dbg", traced}})["result"], "diag");
+  EXPECT_EQ(testing::ReadFile(tmp_.path() + "/tp"),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  auto observer = [&](const std::string& method, bool enabled) {
+    Json req = {{"method", method},
+                {"params", {{{"dbg", "x"}, {"uuid", "u"}, {"enabled", enabled}}}},
+                {"id", 1}};
+    return Json::parse(client_->Rpc("org.xen.xapi.observer", req.dump(), 20s));
+  };
+  EXPECT_EQ(observer("Observer.set_enabled", true)["error"], nullptr);
+  EXPECT_TRUE(LogHas("[INFO] Tracing of plugin scripts enabled"));
+  // No observer module here: the wrapped script fails, which shows it was wrapped.
+  Json r = Call("Query.diagnostics", Json{{"dbg", traced}});
+  EXPECT_EQ(r["error"][1][0], "SCRIPT_FAILED") << r.dump();
+  EXPECT_TRUE(LogHas("No module named observer"));
+  // Untraced calls are never wrapped.
+  EXPECT_EQ(Call("Query.diagnostics", Json::object())["result"], "diag");
+  EXPECT_EQ(observer("Observer.destroy", false)["error"], nullptr);
+  EXPECT_EQ(Call("Query.diagnostics", Json{{"dbg", traced}})["result"], "diag");
+  EXPECT_EQ(observer("Observer.set_endpoints", false)["error"].dump(),
+            R"(["Unimplemented","Observer.set_endpoints"])");
+}
+
 // concurrent=false: one call at a time per queue, even on different volumes.
 TEST_F(DaemonTest, SerialModeRunsOneCallAtATimePerQueue) {
   StartDaemon("concurrent = false\n");
@@ -223,7 +251,7 @@ TEST_F(DaemonTest, SerialModeRunsOneCallAtATimePerQueue) {
   std::vector<std::thread> callers;
   for (int i = 0; i < 3; ++i) {
     callers.emplace_back([this, i] {
-      Call("VDI.stat", Json{{"sr", "sr1"}, {"vdi", "v" + std::to_string(i)}});
+      Call("VDI.stat", Json{{"sr", "sr1"}, {"vdi", std::string(1, static_cast<char>('a' + i))}});
     });
   }
   for (auto& t : callers) t.join();
