@@ -80,6 +80,8 @@ let decode_error f text =
 let base = {|"key":"k1","name":"n","description":"d","read_write":true,"sharable":false,"virtual_size":1,"physical_utilisation":0,"uri":[],"keys":{}|}
 
 let reader () =
+  check "types reachable from the group module"
+    ((Volume.volume_type_of_json (parse {|"Data"|}) : Types.volume_type) = Types.Data);
   let open Types in
   let v = volume_of_json (parse ({|{"KEY":"x","Name":"y",|} ^ {|"description":"d","read_write":true,"sharable":false,"virtual_size":"123","physical_utilisation":0,"uri":[],"keys":{},"tags":["t"]}|})) in
   check "case-insensitive keys" (v.key = "x" && v.name = "y");

@@ -698,7 +698,8 @@ std::string GroupModule(const Package& pkg, const Group& group) {
   std::ostringstream out;
   std::string doc = group.title;
   if (!group.doc.empty()) doc += "\n\n" + group.doc;
-  out << Banner(pkg) << "\n" << DocComment(doc, "");
+  out << Banner(pkg) << "\n" << DocComment(doc, "")
+      << "\n(** The package's types and their codecs, also reachable from here. *)\ninclude Types\n";
   for (const auto& name : group.interfaces) {
     for (const auto& i : pkg.interfaces) {
       if (i.name == name && !Removed(i.lifecycle)) out << InterfaceModules(pkg, i);
