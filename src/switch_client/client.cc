@@ -114,6 +114,12 @@ class Client::Impl {
   }
 
   ~Impl() {
+    {
+      // A caller woken by OnTransfer may get here before that handler has written its acks;
+      // let it finish (briefly), so the replies do not stay behind in the reply queue.
+      std::unique_lock<std::mutex> lock(mu_);
+      poller_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return !handling_; });
+    }
     stopping_ = true;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -301,6 +307,7 @@ class Client::Impl {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!cursor_ || result.next > *cursor_) cursor_ = result.next;
+      handling_ = true;
       for (TransferMessage& m : result.messages) {
         // Everything in our reply queue is ours to remove, also replies to calls that gave up
         // (the reference leaves those behind for ever).
@@ -323,10 +330,13 @@ class Client::Impl {
         }
       }
     }
-    // The acks are written before any caller wakes, as the reference acks before waking: a
-    // caller that exits at once must not leave its reply behind.
-    if (!stopping_) IssueTransfer(conn, std::move(acks));
+    // Callers wake first (the acks are not on their critical path); the destructor waits for
+    // handling_ to clear, so a caller that exits at once does not leave its reply behind.
     for (auto& [call, payload] : completed) Complete(call, std::move(payload));
+    if (!stopping_) IssueTransfer(conn, std::move(acks));
+    std::lock_guard<std::mutex> lock(mu_);
+    handling_ = false;
+    poller_cv_.notify_all();
   }
 
   static void Complete(const std::shared_ptr<Call>& call, std::string reply) {
@@ -544,6 +554,7 @@ class Client::Impl {
   std::string poller_failed_;                            // guarded by mu_
   bool reply_ready_ = false;                             // guarded by mu_
   std::shared_ptr<HttpConnection> events_;               // guarded by mu_
+  bool handling_ = false;  // OnTransfer is between waking callers and writing acks; mu_
   std::optional<int64_t> cursor_;                        // guarded by mu_
   std::map<MessageId, std::shared_ptr<Call>> pending_;   // guarded by mu_
   struct EarlyReply {
