@@ -254,6 +254,21 @@ class Trace(SwitchCase):
         self.assertEqual(payloads[1], "y" * 256 + "…")
         self.assertEqual(payloads[2], "y" * 255)
 
+    def test_processing_time_only_while_the_request_is_queued(self):
+        c = self.sw.connect("me")
+        c.request("GET", "/persistent/svc")
+        c.request("GET", "/transient/me")
+        c.request("POST", "/request/svc/me", "call")
+        c.request("POST", "/response/me/svc/0", "answer")
+        c.request("POST", "/transfer", '{"timeout":0,"queues":["me"]}')
+        delivered = json.loads(c.request("GET", "/trace/2/0")[1])["events"][0][1]
+        self.assertEqual(delivered["output"], "me")
+        self.assertIsInstance(delivered["processing_time"], int)
+        c.request("GET", "/ack/svc/0")
+        c.request("POST", "/transfer", '{"timeout":0,"queues":["me"]}')
+        again = json.loads(c.request("GET", "/trace/0/0")[1])["events"][-1][1]
+        self.assertNotIn("processing_time", again)
+
     def test_trace_long_poll(self):
         c = self.sw.connect("me")
         follower = self.sw.connect()
