@@ -182,7 +182,23 @@ std::vector<Token> Lex(std::string_view source, const std::string& file, Diagnos
 std::string Describe(const Token& token) {
   switch (token.kind) {
     case Token::Kind::kIdent: return "identifier '" + token.text + "'";
-    case Token::Kind::kString: return "string \"" + token.text + "\"";
+    case Token::Kind::kString: {
+      // Re-escaped, so that a message stays on one line.
+      std::string s = "string \"";
+      for (char c : token.text) {
+        if (c == '\n') {
+          s += "\\n";
+        } else if (c == '\t') {
+          s += "\\t";
+        } else if (c == '"' || c == '\\') {
+          s += '\\';
+          s += c;
+        } else {
+          s += c;
+        }
+      }
+      return s + "\"";
+    }
     case Token::Kind::kInt: return "integer " + token.text;
     case Token::Kind::kFloat: return "number " + token.text;
     case Token::Kind::kPunct: return "'" + token.text + "'";

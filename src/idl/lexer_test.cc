@@ -105,6 +105,7 @@ TEST(LexerTest, DescribeNamesTokensForMessages) {
   EXPECT_EQ(Describe({Token::Kind::kIdent, "foo", {}}), "identifier 'foo'");
   EXPECT_EQ(Describe({Token::Kind::kPunct, ";", {}}), "';'");
   EXPECT_EQ(Describe({Token::Kind::kString, "x", {}}), "string \"x\"");
+  EXPECT_EQ(Describe({Token::Kind::kString, "a\n\"b", {}}), "string \"a\\n\\\"b\"");
   EXPECT_EQ(Describe({Token::Kind::kInt, "3", {}}), "integer 3");
   EXPECT_EQ(Describe({Token::Kind::kEnd, "", {}}), "end of file");
 }

@@ -324,9 +324,7 @@ int Gen(const std::string& language, const std::string& dir, const std::string& 
         const std::string& package, bool verbose) {
   using Emitter = std::vector<idl::OutputFile> (*)(const idl::Model&);
   const std::pair<const char*, Emitter> kEmitters[] = {
-#ifdef SMAPI_IDL_HAVE_CPP
       {"cpp", idl::EmitCpp},
-#endif
       {"python", idl::EmitPython},
       {"ocaml", idl::EmitOcaml},
       {"html", idl::EmitHtml},
