@@ -326,7 +326,10 @@ class Server::Impl {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = in_progress_.find(request.id);
       // Already answered, cancelled, or from a switch that has since lost it.
-      if (it == in_progress_.end() || it->second.reply_to != request.reply_to) return;
+      if (it == in_progress_.end() || it->second.reply_to != request.reply_to ||
+          it->second.body != request.body) {
+        return;
+      }
       if (!session_ || !session_->reply->alive() || !confirmed_ || it->second.epoch != epoch_) {
         held_[request.id] = std::move(body);
         return;
