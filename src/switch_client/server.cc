@@ -229,12 +229,20 @@ class Server::Impl {
       {
         std::lock_guard<std::mutex> lock(dispatch_mu_);
         for (IncomingRequest& req : deliver) {
-          IncomingRequest copy{req.queue, req.id, std::string(), req.reply_to};
+          const int64_t id = req.id;
           try {
             on_request_(std::move(req));
           } catch (const std::exception& e) {
             // As in the reference, the failure becomes the reply.
-            Reply(copy, e.what());
+            std::optional<IncomingRequest> again;
+            {
+              std::lock_guard<std::mutex> lock(mu_);
+              auto it = in_progress_.find(id);
+              if (it != in_progress_.end()) {
+                again = IncomingRequest{queue_, id, it->second.body, it->second.reply_to};
+              }
+            }
+            if (again) Reply(*again, e.what());
           }
         }
       }
