@@ -123,7 +123,7 @@ class Sr(object):
             raise errors.NotAttached(path)
         try:
             self.store = store.Store(os.path.join(path, store.DB_NAME))
-        except (OSError, Exception) as e:
+        except Exception as e:  # sqlite3.Error or OSError: either way the SR is unusable
             raise errors.storage("SR %s: cannot open its metadata: %s" % (path, e))
 
     def close(self):
@@ -847,13 +847,12 @@ def diagnostics():
     for path in attached_srs():
         try:
             s = Sr(path)
-            vols = s.store.volumes()
-            imgs = s.store.images()
-            problems = []
-            lines.append("SR %s: %d volumes, %d images, health %s"
-                         % (path, len(vols), len(imgs), json.dumps(s.stat()["health"])))
-            s.close()
-            lines.extend("  " + p for p in problems)
+            try:
+                lines.append("SR %s: %d volumes, %d images, health %s"
+                             % (path, len(s.store.volumes()), len(s.store.images()),
+                                json.dumps(s.stat()["health"])))
+            finally:
+                s.close()
         except errors.PluginError as e:
             lines.append("SR %s: %s" % (path, e))
     return "\n".join(lines) + "\n"
