@@ -197,7 +197,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
                           self->server_->AfterEvent();
                           return;
                         }
-                        self->Flush();
+                        self->Flush();  // may close the connection, ending its session
+                        self->server_->AfterEvent();
                         self->StartRead();
                       });
   }
