@@ -88,6 +88,7 @@ bool WriteAll(int fd, std::string_view data) {
 }
 
 bool ReadFile(const std::string& path, std::string* out, bool* exists) {
+  out->clear();
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     *exists = false;

@@ -154,6 +154,30 @@ TEST_F(JournalTest, CompactionKeepsStateAndStartsANewGeneration) {
   EXPECT_EQ(q->next_id, 11);
 }
 
+TEST_F(JournalTest, SnapshotWithoutItsJournal) {
+  {
+    QueueStore s;
+    auto j = Open(&s);
+    Create(j.get(), &s, "q");
+    Send(j.get(), &s, "q", "a");
+    std::string error;
+    ASSERT_TRUE(j->Compact(s, &error)) << error;
+  }
+  fs::remove(dir_ + "/journal.1");
+  {
+    QueueStore s;
+    auto j = Open(&s);
+    EXPECT_EQ(j->journal_bytes(), 0u);
+    EXPECT_EQ(s.Find("q")->contents.size(), 1u);
+    Send(j.get(), &s, "q", "b");
+    Sync(j.get());
+  }
+  QueueStore s;
+  auto j = Open(&s);
+  EXPECT_EQ(j->dropped_tail_bytes(), 0u);
+  EXPECT_EQ(s.Find("q")->contents.size(), 2u);
+}
+
 TEST_F(JournalTest, SecondSwitchOnTheSameDirectoryIsRefused) {
   QueueStore s;
   auto j = Open(&s);
