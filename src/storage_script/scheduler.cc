@@ -18,7 +18,8 @@ void Scheduler::Submit(std::string group, std::string key, std::function<void()>
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
       pending_.push_back(Job{std::move(group), std::move(key), std::move(job), std::move(discard)});
-      cv_.notify_all();
+      // Workers are interchangeable: one is enough (waking all of them costs latency under load).
+      cv_.notify_one();
       return;
     }
   }
@@ -72,14 +73,16 @@ void Scheduler::Worker() {
     if (!job.key.empty()) busy_keys_.insert(job.key);
     ++running_per_group_[job.group];
     ++running_;
+    // Pass the baton: if another job is eligible too, wake one more worker for it.
+    if (PickLocked() >= 0) cv_.notify_one();
     lock.unlock();
     job.run();
     lock.lock();
     --running_;
     if (--running_per_group_[job.group] == 0) running_per_group_.erase(job.group);
     if (!job.key.empty()) busy_keys_.erase(job.key);
-    // A finished job may make several others eligible (its key, its group, the global limit).
-    cv_.notify_all();
+    // A job made eligible by this one finishing (its key, its group, the global limit) is taken
+    // by this worker at the top of the loop, which wakes further workers as needed.
   }
 }
 

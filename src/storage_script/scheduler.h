@@ -7,7 +7,8 @@
 // then handed to the `discard` callback given at submission, so nothing is lost silently).
 //
 // Main loop of a worker: wait for an eligible job (the oldest pending job whose key is idle and
-// whose group is under its limit), run it, release its key and group, repeat.
+// whose group is under its limit), take it (waking one more worker if another job is eligible
+// too), run it, release its key and group, repeat. A submission wakes one worker.
 //
 // Thread-safe: Submit from any thread.
 #ifndef STORAGE_SCRIPT_SCHEDULER_H_
