@@ -292,6 +292,13 @@ std::string RenderDiagnostics(const Json& d, bool verbose) {
   for (const auto& [name, q] : transient) {
     const Json* contents = Field(*q, "queue_contents");
     bool non_empty = contents && contents->is_array() && !contents->empty();
+    // Our servers' cancellation queues (`<service>.cancel`) are plumbing, shown only if a
+    // notice is stuck in one.
+    const std::string kCancel = ".cancel";
+    bool cancel_queue = name.size() > kCancel.size() &&
+                        name.compare(name.size() - kCancel.size(), kCancel.size(), kCancel) == 0 &&
+                        permanent.count(name.substr(0, name.size() - kCancel.size()));
+    if (cancel_queue && !non_empty) continue;
     if (!expected.count(name) || non_empty) temporary += render_queue(name, *q);
   }
   if (!temporary.empty()) out += "Temporary queues containing replies:\n" + temporary;

@@ -91,6 +91,20 @@ TEST(RenderDiagnostics, CrashedServiceJsonRpcAndDeadCaller) {
   EXPECT_EQ(RenderDiagnostics(ParseJson(json), false), expected);
 }
 
+TEST(RenderDiagnostics, HidesEmptyCancelQueuesOfServices) {
+  std::string json = R"({"start_time":0,"current_time":1000,"permanent_queues":{)"
+                     R"("svc":{"next_transfer_expected":1000,"queue_contents":[]}},)"
+                     R"("transient_queues":{"svc.cancel":{"queue_contents":[]},)"
+                     R"("other.cancel":{"queue_contents":[]}}})";
+  EXPECT_EQ(RenderDiagnostics(ParseJson(json), false),
+            "Switch started 1\xce\xbcs ago\n"
+            "\n"
+            "The following services are running:\n"
+            "- svc\n"
+            "Temporary queues containing replies:\n"
+            "- other.cancel\n");
+}
+
 TEST(RenderDiagnostics, NoServices) {
   EXPECT_EQ(RenderDiagnostics(ParseJson(R"({"start_time":0,"current_time":5000000000,)"
                                         R"("permanent_queues":{},"transient_queues":{}})"),
