@@ -263,7 +263,9 @@ class CallServeTrace(SwitchTest):
         self.assertEqual(sorted(os.listdir(out)), ["diagnostics.json", "diagnostics.txt",
                                                    "sequence.msc", "sequence.svg", "trace.json"])
         with open(os.path.join(out, "diagnostics.txt")) as f:
-            self.assertIn("The following services are running:\n- foo\n", f.read())
+            text = f.read()
+        self.assertIn("The following services are running:\n- foo\n", text)
+        self.assertNotIn("foo.cancel", text)  # the server's plumbing is not shown
         with open(os.path.join(out, "trace.json")) as f:
             self.assertEqual(len(json.load(f)["events"]), 6)
 
