@@ -61,7 +61,7 @@ bool CancelToken::cancelled() const {
   return state_->cancelled;
 }
 
-int CancelToken::Subscribe(std::function<void()> fn) {
+int CancelToken::Subscribe(std::function<void()> fn) const {
   {
     std::lock_guard<std::mutex> lock(state_->mu);
     if (!state_->cancelled) {
@@ -74,7 +74,7 @@ int CancelToken::Subscribe(std::function<void()> fn) {
   return 0;
 }
 
-void CancelToken::Unsubscribe(int handle) {
+void CancelToken::Unsubscribe(int handle) const {
   std::lock_guard<std::mutex> run(state_->run_mu);
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->subscribers.erase(handle);
@@ -368,7 +368,7 @@ class Client::Impl {
     auto call = std::make_shared<Call>();
     int cancel_handle = 0;
     if (cancel) {
-      cancel_handle = const_cast<CancelToken*>(cancel)->Subscribe([call] {
+      cancel_handle = cancel->Subscribe([call] {
         std::lock_guard<std::mutex> lock(call->mu);
         call->cancelled = true;
         call->cv.notify_all();
@@ -378,7 +378,7 @@ class Client::Impl {
       const CancelToken* token;
       int handle;
       ~Unsub() {
-        if (token && handle) const_cast<CancelToken*>(token)->Unsubscribe(handle);
+        if (token && handle) token->Unsubscribe(handle);
       }
     } unsub{cancel, cancel_handle};
 

@@ -108,8 +108,8 @@ class CancelToken {
 
   // Internal: calls `fn` once when Cancel() happens (at once if it already has). Returns a handle
   // for Unsubscribe, after which `fn` is never called (and is not running).
-  int Subscribe(std::function<void()> fn);
-  void Unsubscribe(int handle);
+  int Subscribe(std::function<void()> fn) const;
+  void Unsubscribe(int handle) const;
 
  private:
   struct State;
