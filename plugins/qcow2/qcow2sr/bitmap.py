@@ -45,6 +45,18 @@ def _read_at(f, offset, size, path, what):
     return data
 
 
+def backing_file(path):
+    """The backing file name recorded in the qcow2 header of `path`, or None."""
+    with open(path, "rb") as f:
+        header = _read_at(f, 0, 20, path, "the header")
+        if header[:4] != _MAGIC:
+            raise BitmapError("%s: not a qcow2 image" % path)
+        offset, size = struct.unpack(">QI", header[8:20])
+        if offset == 0:
+            return None
+        return _read_at(f, offset, size, path, "the backing file name").decode("utf-8")
+
+
 def list_bitmaps(path):
     """Returns {name: (granularity, flags, table_offset, table_size)} for the image at `path`.
     Raises BitmapError if the file is not a qcow2 v3 image or its bitmap extension is damaged."""

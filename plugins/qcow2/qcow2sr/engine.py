@@ -724,15 +724,15 @@ class Sr(object):
                 problems.append("image %s is missing" % img.file)
                 continue
             try:
-                info = qemu.info(full, force_share=True)
                 qemu.run(["check", "-q", "-U", "-f", "qcow2", full])
-            except qemu.QemuError as e:
+                backing = bitmap.backing_file(full)
+            except (qemu.QemuError, bitmap.BitmapError) as e:
                 problems.append(str(e))
                 continue
             want = images[img.parent].file if img.parent is not None else None
-            if info.get("backing-filename") != want:
+            if backing != want:
                 problems.append("image %s: backing file %r, metadata says %r"
-                                % (img.file, info.get("backing-filename"), want))
+                                % (img.file, backing, want))
         for v in self.store.volumes():
             try:
                 target = os.readlink(self._file(v.key + ".current"))
