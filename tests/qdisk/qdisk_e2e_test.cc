@@ -31,10 +31,18 @@ using qdisk::NbdClient;
 
 constexpr uint64_t kSize = 16 << 20;
 
-std::string PluginDir() {
-  const char* build = std::getenv("SMAPI_BUILD_DIR");
-  return std::string(build ? build : ".") + "/plugins/datapath/qdisk";
+// The build tree: $SMAPI_BUILD_DIR, else the parent of $SMAPI_BIN_DIR, else the parent of the
+// directory holding this test binary (<build>/tests/). (Under ctest only the first variable of
+// the test's ENVIRONMENT list may arrive, so no single one is relied on.)
+std::string BuildDir() {
+  if (const char* b = std::getenv("SMAPI_BUILD_DIR"); b && *b) return b;
+  if (const char* b = std::getenv("SMAPI_BIN_DIR"); b && *b) {
+    return fs::path(b).parent_path().string();
+  }
+  return fs::read_symlink("/proc/self/exe").parent_path().parent_path().string();
 }
+
+std::string PluginDir() { return BuildDir() + "/plugins/datapath/qdisk"; }
 
 struct Reply {
   int exit_code;
