@@ -5,8 +5,10 @@
 // Request path: the queue's Server hands a request over on its own thread; we note it as in
 // flight and give it to the scheduler, keyed by (plugin, SR, volume); a worker runs the
 // translation (scripts included) and replies through the Server, which acks the request. A
-// cancel from the switch kills the running script (or drops the pending job) and the caller gets
-// ["Cancelled",...].
+// cancel from the switch kills the running script (a waiting call never starts) and the caller gets
+// ["Cancelled",...]. A removed plugin's server drains: it takes no new requests (they stay
+// queued in the switch) and stops once its running calls are answered. The Observer queue
+// (observer.h) turns the scripts' tracing wrapper on and off.
 //
 // Thread-safety: Start/Stop from main(); everything else runs on the watcher, server and worker
 // threads, sharing state under mu_.

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,9 +37,11 @@ inline std::string BinDir() {
   const char* d = std::getenv("SMAPI_BIN_DIR");
   return d ? d : "build/bin";
 }
+// The source tree: $SMAPI_SOURCE_DIR, else found from this file's own path (smapi_add_test's
+// ENVIRONMENT currently reaches the tests with SMAPI_BIN_DIR only).
 inline std::string SourceDir() {
-  const char* d = std::getenv("SMAPI_SOURCE_DIR");
-  return d ? d : ".";
+  if (const char* d = std::getenv("SMAPI_SOURCE_DIR")) return d;
+  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().string();
 }
 
 // Polls `ready` every 10 ms until it holds or `deadline` passes.
