@@ -558,6 +558,7 @@ OperationStatus Datapath::Stat(const std::string& operation) {
 void Datapath::Cancel(const std::string& operation) {
   json op = ReadOperation(operation);
   std::string dir = VolumeRunDir(op.value("uri", ""));
+  VolumeLock lock(dir, options_.lock_timeout);  // it changes the daemon's state
   VolumeState s = ReadState(dir);
   if (!QsdAlive(dir, s)) return;  // nothing left to cancel
   QmpClient qmp(QmpPath(dir), options_.qmp_timeout);
@@ -572,6 +573,7 @@ void Datapath::Cancel(const std::string& operation) {
 void Datapath::Destroy(const std::string& operation) {
   json op = ReadOperation(operation);
   std::string dir = VolumeRunDir(op.value("uri", ""));
+  VolumeLock lock(dir, options_.lock_timeout);
   VolumeState s = ReadState(dir);
   if (QsdAlive(dir, s)) {
     QmpClient qmp(QmpPath(dir), options_.qmp_timeout);

@@ -22,6 +22,8 @@
 
 #include "nbd_client.h"
 #include "process.h"
+#include "qmp.h"
+#include "volume_state.h"
 
 namespace {
 
@@ -546,6 +548,64 @@ TEST_F(QdiskTest, FailedStartLeavesNothingRunning) {
   ::unsetenv("QDISK_QSD");
   EXPECT_NE(err[1].get<std::string>().find("/nonexistent/qemu-storage-daemon"), std::string::npos)
       << err.dump();
+}
+
+// The volume plugin's side of the live-volume contract (docs/qcow2-plugin.md, "Datapath
+// contract"), played here by hand: a snapshot of an attached, active volume made through QMP
+// under the volume lock, recorded in state.json and `.current`. The datapath must follow the
+// new top node at the next activate, and open the new `.current` at the next attach.
+TEST_F(QdiskTest, FollowsALiveSnapshotMadeByTheVolumePlugin) {
+  std::string uri = MakeVolume("v1");
+  auto [sock, name] = NbdOf(Attach(uri, "1"));
+  Activate(uri, "1");
+  NbdClient c = NbdClient::ConnectUnix(sock, name);
+  std::string before(4096, 'A');
+  c.Write(0, 4096, before.data());
+  c.Flush();
+  std::string dir = fs::path(sock).parent_path().string();
+  std::string overlay = sr_ + "/v1-2.qcow2";
+  {
+    qdisk::VolumeLock lock(dir, std::chrono::seconds(5));
+    qdisk::RunResult r = qdisk::Run({"qemu-img", "create", "-q", "-u", "-f", "qcow2", "-F",
+                                     "qcow2", "-b", "v1.qcow2", overlay, std::to_string(kSize)},
+                                    std::chrono::seconds(10));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    qdisk::QmpClient qmp(dir + "/qmp.sock", std::chrono::seconds(5));
+    qmp.Execute("blockdev-add", {{"driver", "qcow2"}, {"node-name", "snap-2"},
+                                 {"file", {{"driver", "file"}, {"filename", overlay}}},
+                                 {"backing", nullptr}});
+    qmp.Execute("blockdev-snapshot", {{"node", State(uri)["top_node"]}, {"overlay", "snap-2"}});
+    qdisk::VolumeState s = qdisk::ReadState(dir);
+    s.top_node = "snap-2";
+    s.top_image = overlay;
+    s.extra["written_by"] = "volume plugin";
+    qdisk::WriteState(dir, s);
+    fs::create_symlink("v1-2.qcow2", sr_ + "/v1.current.tmp");
+    fs::rename(sr_ + "/v1.current.tmp", sr_ + "/v1.current");
+  }
+  // The connected client now writes into the overlay.
+  std::string after(4096, 'B');
+  c.Write(4096, 4096, after.data());
+  c.Flush();
+  c.Disconnect();
+  Deactivate(uri, "1");
+  Activate(uri, "1");  // exports top_node from state.json: the overlay
+  EXPECT_EQ(State(uri)["written_by"], "volume plugin") << "foreign keys kept";
+  {
+    NbdClient again = NbdClient::ConnectUnix(sock, name);
+    std::string back(8192, '\0');
+    again.Read(0, 8192, back.data());
+    EXPECT_EQ(back, before + after);
+  }
+  Deactivate(uri, "1");
+  Detach(uri, "1");
+  // The snapshot (the old image) has only the first write; the overlay has the second.
+  EXPECT_EQ(ImageBytes(sr_ + "/v1.qcow2", 4096, 4096), std::string(4096, '\0'));
+  EXPECT_EQ(ImageBytes(overlay, 0, 8192), before + after);
+  // A new attach opens what `.current` names now.
+  Attach(uri, "1");
+  EXPECT_EQ(State(uri)["top_image"], overlay);
+  Ok("Datapath.close", {{"uri", uri}});
 }
 
 }  // namespace
