@@ -188,6 +188,9 @@ TEST_F(QdiskTest, QueryAdvertisesVersionAndFeatures) {
   EXPECT_EQ(q["required_api_version"], "5.0");
   EXPECT_EQ(q["features"], json::array({"NONPERSISTENT", "VDI_MIRROR_IN"}));
   EXPECT_EQ(Ok("Plugin.ls", json::object()), json::array());
+  json diagnostics = Ok("Plugin.diagnostics", json::object());
+  ASSERT_TRUE(diagnostics.is_string());
+  EXPECT_NE(diagnostics.get<std::string>().find(root_ + "/run"), std::string::npos);
 }
 
 TEST_F(QdiskTest, AttachReturnsNbdAndXenDisk) {
@@ -429,8 +432,12 @@ TEST_F(QdiskTest, CopyAndMirrorToAnotherNbdExport) {
 
 TEST_F(QdiskTest, DaemonKilledUnderAnAttachedVolume) {
   std::string uri = MakeVolume("v1");
+  std::string dst = MakeVolume("dst");
   Attach(uri, "1");
   Activate(uri, "1");
+  json dst_backend = Attach(dst, "2");
+  Activate(dst, "2");
+  json op = Ok("Data.mirror", {{"uri", uri}, {"domain", "1"}, {"remote", NbdUri(dst_backend)}});
   int pid = State(uri)["pid"];
   ASSERT_TRUE(Alive(pid));
   ::kill(pid, SIGKILL);
@@ -443,6 +450,11 @@ TEST_F(QdiskTest, DaemonKilledUnderAnAttachedVolume) {
   EXPECT_NE(err[1].get<std::string>().find("is not running; detach and attach the volume again"),
             std::string::npos)
       << err.dump();
+  // The mirror died with the daemon: it reports a failure, and can be forgotten.
+  EXPECT_EQ(Ok("Data.stat", {{"operation", op}}), json({{"failed", true}, {"complete", true}}));
+  Ok("Data.destroy", {{"operation", op}});
+  EXPECT_EQ(Ok("Data.ls", json::object()), json::array());
+  Detach(dst, "2");
   Deactivate(uri, "1");
   Detach(uri, "1");
   EXPECT_EQ(State(uri)["pid"], 0);
