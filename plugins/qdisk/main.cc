@@ -236,6 +236,12 @@ int main(int argc, char** argv) {
     std::cerr << "qdisk-datapath: unknown argument " << a << "\n" << kUsage;
     return 2;
   }
+  if (method.find('.') == std::string::npos) {
+    std::cerr << "qdisk-datapath: no method: run it as <Interface>.<method> (a link) or name "
+                 "the method as the first argument\n"
+              << kUsage;
+    return 2;
+  }
   std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   json params = json::parse(input, nullptr, false);
   if (params.is_discarded() || !params.is_object()) {
