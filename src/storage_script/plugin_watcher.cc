@@ -99,10 +99,11 @@ void PluginWatcher::WatchTop() {
     if (k->wd >= 0) continue;
     std::string dir = root_ + "/" + k->subdir;
     k->wd = inotify_add_watch(inotify_fd_, dir.c_str(), kTopMask);
-    if (k->wd < 0) {
+    if (k->wd < 0 && !k->reported_missing) {
       log_.Error("Cannot watch " + dir + ": " + std::strerror(errno) +
                  "; it will be watched when it appears");
     }
+    k->reported_missing = k->wd < 0;
   }
 }
 
@@ -205,9 +206,11 @@ void PluginWatcher::Loop() {
           Kind& kind = *kinds[k];
           if (ev->wd == kind.wd) {
             if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
-              // The directory itself went away: its watch is dead. Forget it; it is watched
-              // again when it reappears.
-              if (ev->mask & IN_IGNORED) kind.wd = -1;
+              // The directory itself went away (a moved directory keeps its watch, which would
+              // then follow it elsewhere): drop the watch; the directory is watched again when
+              // something of that name reappears.
+              if (!(ev->mask & IN_IGNORED)) inotify_rm_watch(inotify_fd_, kind.wd);
+              kind.wd = -1;
               rescan[k] = true;
             } else if (ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) {
               rescan[k] = true;

@@ -83,12 +83,13 @@ class PluginWatcher {
     const char* subdir;  // "volume" or "datapath"
     bool volume;
     int wd = -1;  // watch on <root>/<subdir>, -1 when it is missing
+    bool reported_missing = false;  // logged once per disappearance
     // name -> served (volume) / registered-or-tried (datapath)
     std::map<std::string, AddResult> entries;
     std::map<int, std::string> entry_wds;  // watch on each entry's directory
   };
-  Kind volume_{"volume", true, -1, {}, {}};
-  Kind datapath_{"datapath", false, -1, {}, {}};
+  Kind volume_{"volume", true, -1, false, {}, {}};
+  Kind datapath_{"datapath", false, -1, false, {}, {}};
 
   std::mutex retry_mu_;
   std::set<std::string> retry_;  // guarded by retry_mu_
