@@ -24,10 +24,13 @@ function(smapi_add_test)
     endif()
     add_dependencies(unit-tests ${T_NAME})
   endif()
+  # The environment goes through `env` as the test launcher: gtest_discover_tests flattens a
+  # list-valued ENVIRONMENT property, so only its first entry would reach the tests.
+  set_target_properties(${T_NAME} PROPERTIES CROSSCOMPILING_EMULATOR
+    "/usr/bin/env;SMAPI_BIN_DIR=${CMAKE_BINARY_DIR}/bin;SMAPI_SOURCE_DIR=${CMAKE_SOURCE_DIR};SMAPI_BUILD_DIR=${CMAKE_BINARY_DIR}")
   gtest_discover_tests(${T_NAME}
     DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT}
-      ENVIRONMENT "SMAPI_BIN_DIR=${CMAKE_BINARY_DIR}/bin;SMAPI_SOURCE_DIR=${CMAKE_SOURCE_DIR};SMAPI_BUILD_DIR=${CMAKE_BINARY_DIR}")
+    PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT})
 endfunction()
 
 # smapi_add_script_test(NAME <name> COMMAND <cmd...> [LABEL e2e] [TIMEOUT <s>])
