@@ -102,7 +102,30 @@ struct Call {
   std::string error;
   bool cancelled = false;
   bool abandoned = false;  // the caller gave up: late events must not register it
+
+  // Only for RpcAsync: the callback (taken out when the call finishes, so it runs once), what is
+  // needed to send again, and the deadline's entry in Impl::timers_.
+  RpcCallback done;
+  std::string queue;
+  std::string body;
+  bool recreated = false;
+  bool async = false;
+  bool timed = false;  // timer is valid; guarded by Impl::mu_
+  std::multimap<Clock::time_point, std::shared_ptr<Call>>::iterator timer;
 };
+
+// A finished async call whose callback is to run once no lock is held.
+struct Finished {
+  RpcCallback done;
+  RpcResult result;
+};
+
+void RunFinished(std::vector<Finished>& finished) {
+  for (Finished& f : finished) {
+    if (f.done) f.done(std::move(f.result));
+  }
+  finished.clear();
+}
 
 }  // namespace
 
@@ -138,6 +161,15 @@ class Client::Impl {
       req = requests_;
     }
     if (req) req->Close();
+    // Whatever is still in flight can no longer be answered.
+    FailAllCalls("the message-switch client was closed");
+    std::vector<Finished> finished;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& call : resend_) TakeFinished(call, finished, {}, MakeUnreachable("the message-switch client was closed"));
+      resend_.clear();
+    }
+    RunFinished(finished);
   }
 
   const std::string& whoami() const { return opts_.whoami; }
@@ -253,6 +285,7 @@ class Client::Impl {
         events_ = conn;
         cursor_.reset();  // a restarted switch may have restarted the sequence numbers
         reply_ready_ = true;
+        reply_ready_fast_ = true;
         poller_cv_.notify_all();
       }
       conn->SetOnDead([this] {
@@ -262,8 +295,18 @@ class Client::Impl {
       IssueTransfer(conn, {});
       {
         std::unique_lock<std::mutex> lock(mu_);
-        poller_cv_.wait(lock, [&] { return stopping_ || !conn->alive(); });
+        for (;;) {
+          if (stopping_ || !conn->alive()) break;
+          Housekeep(lock);
+          if (stopping_ || !conn->alive()) break;
+          if (!resend_.empty()) continue;
+          poller_wake_ = timers_.empty() ? Clock::now() + std::chrono::hours(1)
+                                         : timers_.begin()->first;
+          poller_cv_.wait_until(lock, poller_wake_);
+        }
+        poller_wake_ = Clock::time_point::max();
         reply_ready_ = false;
+        reply_ready_fast_ = false;
         events_.reset();
       }
       conn->Close();
@@ -302,7 +345,9 @@ class Client::Impl {
       return;
     }
     std::vector<HttpConnection::Request> acks;
+    acks.reserve(result.messages.size() + 1);
     std::vector<std::pair<std::shared_ptr<Call>, std::string>> completed;
+    std::vector<Finished> finished;
     auto now = Clock::now();
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -317,7 +362,11 @@ class Client::Impl {
         if (m.is_request) continue;
         auto it = pending_.find(m.request);
         if (it != pending_.end()) {
-          completed.emplace_back(it->second, std::move(m.payload));
+          if (it->second->async) {
+            TakeFinished(it->second, finished, std::move(m.payload), nullptr);
+          } else {
+            completed.emplace_back(it->second, std::move(m.payload));
+          }
           pending_.erase(it);
         } else {
           early_[m.request] = EarlyReply{std::move(m.payload), now};
@@ -333,6 +382,17 @@ class Client::Impl {
     // Callers wake first (the acks are not on their critical path); the destructor waits for
     // handling_ to clear, so a caller that exits at once does not leave its reply behind.
     for (auto& [call, payload] : completed) Complete(call, std::move(payload));
+    if (!finished.empty()) {
+      // New calls made by the callbacks go out together in one write.
+      std::shared_ptr<HttpConnection> req;
+      {
+        std::lock_guard<std::mutex> lock(req_mu_);
+        req = requests_;
+      }
+      if (req) req->Cork();
+      RunFinished(finished);
+      if (req) req->Uncork();
+    }
     if (!stopping_) IssueTransfer(conn, std::move(acks));
     std::lock_guard<std::mutex> lock(mu_);
     handling_ = false;
@@ -348,14 +408,101 @@ class Client::Impl {
   }
 
   void FailAllCalls(const std::string& error) {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& [id, call] : pending_) {
-      std::lock_guard<std::mutex> l(call->mu);
-      call->state = Call::State::kFailed;
-      call->error = error;
-      call->cv.notify_all();
+    std::vector<Finished> finished;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& [id, call] : pending_) {
+        if (call->async) {
+          TakeFinished(call, finished, {}, MakeUnreachable(error));
+          continue;
+        }
+        std::lock_guard<std::mutex> l(call->mu);
+        call->state = Call::State::kFailed;
+        call->error = error;
+        call->cv.notify_all();
+      }
+      pending_.clear();
     }
-    pending_.clear();
+    RunFinished(finished);
+  }
+
+  static std::exception_ptr MakeUnreachable(const std::string& error) {
+    return std::make_exception_ptr(UnreachableError(error));
+  }
+
+  // Ends an async call: drops its deadline and moves its callback, with the result, to
+  // `finished` (nothing if it had already ended). REQUIRES: mu_ held, call->mu not held.
+  void TakeFinished(const std::shared_ptr<Call>& call, std::vector<Finished>& finished,
+                    std::string reply, std::exception_ptr error) {
+    if (call->timed) {
+      call->timed = false;
+      timers_.erase(call->timer);
+    }
+    std::lock_guard<std::mutex> l(call->mu);
+    if (!call->done) return;
+    call->state = error ? Call::State::kFailed : Call::State::kDone;
+    call->abandoned = true;
+    finished.push_back(Finished{std::move(call->done), RpcResult{std::move(reply), error}});
+    call->done = nullptr;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // RpcAsync
+
+  void RpcAsync(const std::string& queue, std::string body, std::chrono::milliseconds timeout,
+                RpcCallback done) {
+    auto deadline = Clock::now() + timeout;
+    if (!reply_ready_fast_.load(std::memory_order_acquire)) EnsureReplyQueue(deadline);
+    std::shared_ptr<HttpConnection> conn = Requests(deadline);
+    auto call = std::make_shared<Call>();
+    call->async = true;
+    call->done = std::move(done);
+    call->queue = queue;
+    call->body = std::move(body);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      call->timer = timers_.emplace(deadline, call);
+      call->timed = true;
+      if (deadline < poller_wake_) poller_cv_.notify_all();
+    }
+    SubmitSend(conn, call->queue, call->body, call);
+  }
+
+  // Poller thread, mu_ held via `lock`: ends async calls past their deadline and sends again
+  // those whose send was lost with a broken connection. Returns when the next deadline is due.
+  void Housekeep(std::unique_lock<std::mutex>& lock) {
+    std::vector<Finished> finished;
+    auto now = Clock::now();
+    while (!timers_.empty() && timers_.begin()->first <= now) {
+      std::shared_ptr<Call> call = timers_.begin()->second;
+      if (call->id) {
+        auto it = pending_.find(*call->id);
+        if (it != pending_.end() && it->second == call) pending_.erase(it);
+      }
+      TakeFinished(call, finished, {}, std::make_exception_ptr(TimeoutError("Timeout")));
+    }
+    std::vector<std::shared_ptr<Call>> resend;
+    resend.swap(resend_);
+    if (finished.empty() && resend.empty()) return;
+    lock.unlock();
+    RunFinished(finished);
+    for (auto& call : resend) {
+      {
+        std::lock_guard<std::mutex> l(call->mu);
+        if (!call->done) continue;  // it ended meanwhile (timed out)
+        call->state = Call::State::kSending;
+      }
+      try {
+        SubmitSend(Requests(Clock::now() + opts_.connect_deadline), call->queue, call->body, call);
+      } catch (const SwitchError& e) {
+        {
+          std::lock_guard<std::mutex> l(mu_);
+          TakeFinished(call, finished, {}, MakeUnreachable(e.what()));
+        }
+        RunFinished(finished);
+      }
+    }
+    lock.lock();
   }
 
   // ------------------------------------------------------------------------------------------
@@ -455,6 +602,12 @@ class Client::Impl {
            OnSendAnswer(call, queue, r, error, weak);
          }});
     if (!conn->Submit(std::move(reqs))) {
+      if (call->async) {
+        std::lock_guard<std::mutex> lock(mu_);
+        resend_.push_back(call);
+        poller_cv_.notify_all();
+        return;
+      }
       std::lock_guard<std::mutex> lock(call->mu);
       call->state = Call::State::kSendFailed;
       call->cv.notify_all();
@@ -475,6 +628,10 @@ class Client::Impl {
       } catch (const std::exception& e) {
         failure = e.what();
       }
+    }
+    if (call->async) {
+      OnAsyncSendAnswer(call, std::move(id), failure, error.empty(), weak);
+      return;
     }
     std::unique_lock<std::mutex> lock(mu_);
     std::unique_lock<std::mutex> l(call->mu);
@@ -510,6 +667,63 @@ class Client::Impl {
       }
     }
     call->cv.notify_all();
+  }
+
+  void OnAsyncSendAnswer(const std::shared_ptr<Call>& call, std::optional<MessageId> id,
+                         const std::string& failure, bool switch_answered,
+                         const std::weak_ptr<HttpConnection>& weak) {
+    std::vector<Finished> finished;
+    bool send_again = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      {
+        std::lock_guard<std::mutex> l(call->mu);
+        if (!call->done) return;  // it already ended (timed out)
+      }
+      if (!failure.empty()) {
+        if (switch_answered || stopping_) {
+          TakeFinished(call, finished, {}, MakeUnreachable(failure));
+        } else {
+          // The connection broke before the switch confirmed the send; the poller thread sends
+          // it again on a fresh connection (services must be idempotent).
+          resend_.push_back(call);
+          poller_cv_.notify_all();
+        }
+      } else if (!id) {
+        // The queue was destroyed since we created it: create it again, once.
+        if (call->recreated) {
+          TakeFinished(call, finished, {},
+                       std::make_exception_ptr(QueueDeletedError(call->queue)));
+        } else {
+          call->recreated = true;
+          created_.erase(call->queue);
+          send_again = true;
+        }
+      } else {
+        auto early = early_.find(*id);
+        if (early != early_.end()) {
+          TakeFinished(call, finished, std::move(early->second.payload), nullptr);
+          early_.erase(early);
+        } else {
+          {
+            std::lock_guard<std::mutex> l(call->mu);
+            call->id = id;
+            call->state = Call::State::kSent;
+          }
+          pending_.emplace(std::move(*id), call);
+        }
+      }
+    }
+    if (send_again) {
+      if (auto conn = weak.lock()) {
+        SubmitSend(conn, call->queue, call->body, call);
+      } else {
+        std::lock_guard<std::mutex> lock(mu_);
+        resend_.push_back(call);
+        poller_cv_.notify_all();
+      }
+    }
+    RunFinished(finished);
   }
 
   void Abandon(const std::shared_ptr<Call>& call) {
@@ -563,6 +777,12 @@ class Client::Impl {
   };
   std::map<MessageId, EarlyReply> early_;                // guarded by mu_
   std::set<std::string> created_;  // queues created on the current requests connection; mu_
+  // RpcAsync: deadlines of async calls, calls to send again (poller thread), and when the
+  // poller will next look at the deadlines. Guarded by mu_.
+  std::multimap<Clock::time_point, std::shared_ptr<Call>> timers_;
+  std::vector<std::shared_ptr<Call>> resend_;
+  Clock::time_point poller_wake_ = Clock::time_point::max();
+  std::atomic<bool> reply_ready_fast_{false};  // reply_ready_, readable without mu_
 };
 
 Client::Client(ConnectOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -573,6 +793,11 @@ const std::string& Client::whoami() const { return impl_->whoami(); }
 std::string Client::Rpc(const std::string& queue, const std::string& body,
                         std::chrono::milliseconds timeout, const CancelToken* cancel) {
   return impl_->Rpc(queue, body, timeout, cancel);
+}
+
+void Client::RpcAsync(const std::string& queue, std::string body,
+                      std::chrono::milliseconds timeout, RpcCallback done) {
+  impl_->RpcAsync(queue, std::move(body), timeout, std::move(done));
 }
 
 namespace {

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -118,6 +119,21 @@ class CancelToken {
 
 enum class ListFilter { kAll, kAlive };
 
+// The outcome of Client::RpcAsync: the response payload, or the error Rpc would have thrown.
+struct RpcResult {
+  std::string reply;         // valid when ok()
+  std::exception_ptr error;  // a SwitchError subclass, or null
+  bool ok() const { return !error; }
+  // Returns the reply, or rethrows the error.
+  std::string& get() {
+    if (error) std::rethrow_exception(error);
+    return reply;
+  }
+};
+// Called exactly once per accepted RpcAsync, on one of the library's threads. It must not block
+// (it holds up the other replies of its batch); it may call RpcAsync again.
+using RpcCallback = std::function<void(RpcResult&& result)>;
+
 class Client {
  public:
   // Opens the requests connection and logs in as options.whoami. The reply connection is opened
@@ -142,6 +158,17 @@ class Client {
   // was never confirmed.
   std::string Rpc(const std::string& queue, const std::string& body,
                   std::chrono::milliseconds timeout, const CancelToken* cancel = nullptr);
+
+  // The same call without a waiting thread: queues the Request and returns; `done` gets the
+  // result (or the TimeoutError, QueueDeletedError, UnreachableError Rpc would throw). Many
+  // calls in flight share syscalls: sends issued together (and from the callbacks of one batch
+  // of replies) go out in one write, and a batch of replies is parsed from one read.
+  // Throws at once (and never calls `done`) only if the switch cannot be reached or the reply
+  // queue not set up before `timeout`. Unlike Rpc, a call whose send the switch never confirmed
+  // (the connection broke) is sent again from a library thread, once per reconnection.
+  // Calls still in flight when the Client is destroyed get UnreachableError.
+  void RpcAsync(const std::string& queue, std::string body, std::chrono::milliseconds timeout,
+                RpcCallback done);
 
   // The plain operations (spec §1.3). Each throws ProtocolError on a non-200 answer,
   // TimeoutError after request_timeout and UnreachableError if the switch is gone.

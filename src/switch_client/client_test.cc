@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -178,6 +179,113 @@ TEST_F(ClientTest, ManyConcurrentCallsEachGetTheirOwnReply) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(wrong, 0);
+}
+
+// Results of RpcAsync calls, for the test thread to wait on.
+class AsyncResults {
+ public:
+  RpcCallback Callback(std::string tag) {
+    return [this, tag = std::move(tag)](RpcResult&& r) {
+      std::string text;
+      try {
+        text = r.get();
+      } catch (const SwitchError& e) {
+        text = std::string("error:") + e.what();
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      results_.emplace_back(tag, std::move(text));
+      cv_.notify_all();
+    };
+  }
+  // Waits (up to 20 s) until `n` calls have finished.
+  std::vector<std::pair<std::string, std::string>> WaitFor(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, 20s, [&] { return results_.size() >= n; });
+    return results_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::pair<std::string, std::string>> results_;
+};
+
+TEST_F(ClientTest, AsyncCallsFromOneThreadEachGetTheirOwnReply) {
+  StartSwitch();
+  auto server = StartEcho("svc");
+  Client client(Options("caller:1"));
+  AsyncResults results;
+  // Calls issued from the callbacks too, as a caller keeping N in flight does.
+  std::atomic<int> chained{0};
+  std::function<void(int)> chain = [&](int i) {
+    client.RpcAsync("svc", "chain" + std::to_string(i), 10s, [&, i](RpcResult&& r) {
+      if (r.ok() && r.reply == "echo:chain" + std::to_string(i)) ++chained;
+      if (r.ok() && i < 50) chain(i + 1);
+    });
+  };
+  chain(0);
+  for (int i = 0; i < 300; ++i) {
+    std::string body = "m" + std::to_string(i);
+    client.RpcAsync("svc", body, 10s, results.Callback(body));
+  }
+  auto got = results.WaitFor(300);
+  ASSERT_EQ(got.size(), 300u);
+  for (auto& [body, reply] : got) EXPECT_EQ(reply, "echo:" + body);
+  for (int i = 0; i < 200 && chained < 51; ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(chained, 51);
+  // Every reply was acked: the reply queue is empty.
+  EXPECT_EQ(client.Clear("caller:1"), 0);
+}
+
+TEST_F(ClientTest, AsyncCallToAnUnservedQueueTimesOut) {
+  StartSwitch();
+  Client client(Options("caller:1"));
+  AsyncResults results;
+  auto start = Clock::now();
+  client.RpcAsync("nobody", "hello", 300ms, results.Callback("a"));
+  client.RpcAsync("nobody", "hello", 200ms, results.Callback("b"));
+  auto got = results.WaitFor(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], (std::pair<std::string, std::string>{"b", "error:Timeout"}));
+  EXPECT_EQ(got[1], (std::pair<std::string, std::string>{"a", "error:Timeout"}));
+  EXPECT_LT(Clock::now() - start, 5s);
+  EXPECT_EQ(client.Clear("nobody"), 2);
+}
+
+TEST_F(ClientTest, AsyncCallCompletesAcrossASwitchRestartWithStatedir) {
+  StartSwitch(/*statedir=*/true);
+  Inbox inbox;
+  auto server = StartRecorder("svc", &inbox);
+  Client client(Options("caller:1"));
+  AsyncResults results;
+  client.RpcAsync("svc", "survive", 30s, results.Callback("a"));
+  auto got = inbox.WaitFor(1);
+  ASSERT_EQ(got.size(), 1u);
+  switch_->Kill();
+  server->Reply(got[0], "after restart");
+  switch_->Restart();
+  auto done = results.WaitFor(1);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].second, "after restart");
+  client.RpcAsync("svc", "again", 10s, results.Callback("b"));
+  auto more = inbox.WaitFor(2);
+  ASSERT_EQ(more.size(), 2u);
+  server->Reply(more[1], "second");
+  EXPECT_EQ(results.WaitFor(2).at(1).second, "second");
+}
+
+TEST_F(ClientTest, AsyncCallsInFlightFailWhenTheClientCloses) {
+  StartSwitch();
+  AsyncResults results;
+  {
+    Client client(Options("caller:1"));
+    client.RpcAsync("nobody", "hello", 30s, results.Callback("a"));
+    // Answered in order on the same connection: once this times out, the async send is confirmed.
+    EXPECT_THROW(client.Rpc("nobody", "sync", 300ms), TimeoutError);
+  }
+  auto got = results.WaitFor(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].second, "error:the message-switch client was closed");
 }
 
 TEST_F(ClientTest, ServerHandsRequestsOutInArrivalOrder) {

@@ -39,6 +39,28 @@ TEST(Protocol, ParsesGoldenTransfer) {
   EXPECT_EQ(r.messages[1].payload, "hello");
 }
 
+// Our switch's exact layout takes a fast path; other layouts the generic parser. Both must agree.
+TEST(Protocol, ParsesTransfersInAnyLayoutAlike) {
+  const char* compact =
+      R"({"messages":[[["q",7],{"payload":"a\"b\\c\n\u0041","kind":["Request","r"]}],)"
+      R"([["q",8],{"payload":"","kind":["Response",["s","9"]]}]],"next":"8"})";
+  const char* spaced =
+      R"({ "next": 8, "messages": [ [ ["q", 7], {"kind": ["Request", "r"], )"
+      R"("payload": "a\"b\\c\nA"} ], [["q",8],{"kind":["Response",["s",9]],"payload":""}]]})";
+  for (const char* text : {compact, spaced}) {
+    TransferResult r = ParseTransfer(text);
+    ASSERT_EQ(r.messages.size(), 2u) << text;
+    EXPECT_EQ(r.next, 8);
+    EXPECT_EQ(r.messages[0].id, (MessageId{"q", 7}));
+    EXPECT_EQ(r.messages[0].payload, "a\"b\\c\nA");
+    EXPECT_EQ(r.messages[0].reply_to, "r");
+    EXPECT_FALSE(r.messages[1].is_request);
+    EXPECT_EQ(r.messages[1].request, (MessageId{"s", 9}));
+    EXPECT_EQ(r.messages[1].payload, "");
+  }
+  EXPECT_EQ(ParseTransfer(R"({"messages":[],"next":"-1"})").next, -1);
+}
+
 TEST(Protocol, RejectsBadTransfers) {
   const char* cases[] = {
       "[]",
@@ -46,6 +68,8 @@ TEST(Protocol, RejectsBadTransfers) {
       R"({"messages":[[["q",1],{"payload":"x","kind":["Other","y"]}]],"next":"1"})",
       R"({"messages":[[["q","x"],{"payload":"x","kind":["Request","y"]}]],"next":"1"})",
       R"({"messages":[],"next":"abc"})",
+      R"({"messages":[],"next":"1"}trailing)",
+      R"({"messages":[[["q",1],{"payload":"x,"kind":["Request","y"]}]],"next":"1"})",
   };
   for (const char* c : cases) EXPECT_THROW(ParseTransfer(c), std::runtime_error) << c;
 }
@@ -53,7 +77,9 @@ TEST(Protocol, RejectsBadTransfers) {
 TEST(Protocol, ParsesSendResults) {
   EXPECT_EQ(ParseSendResult(R"([["svc",2]])"), (MessageId{"svc", 2}));
   EXPECT_EQ(ParseSendResult("[]"), std::nullopt);
+  EXPECT_EQ(ParseSendResult(R"([ ["svc", "3"] ])"), (MessageId{"svc", 3}));
   EXPECT_THROW(ParseSendResult("{}"), std::runtime_error);
+  EXPECT_THROW(ParseSendResult(R"([["svc",2]]x)"), std::runtime_error);
   EXPECT_EQ(ParseNameList(R"(["b","a"])"), (std::vector<std::string>{"b", "a"}));
 }
 
