@@ -147,7 +147,9 @@ std::string Wrap(const std::string& head, const std::vector<std::string>& params
   for (const std::string& p : params) joined += (joined.empty() ? "" : ", ") + p;
   std::string one = head + open + joined + close + tail;
   if (one.size() <= width || params.empty()) return one;
-  if (joined.size() + 5 + tail.size() <= width) return head + open + "\n    " + joined + close + tail;
+  if (joined.size() + 5 + tail.size() <= width) {
+    return head + open + "\n    " + joined + close + tail;
+  }
   std::string out = head + open;
   for (size_t i = 0; i < params.size(); ++i) {
     out += "\n    " + params[i] + (i + 1 < params.size() ? "," : close + tail);
@@ -459,7 +461,8 @@ void HeaderInterface(CodeWriter& w, const Package& package, const CppTypes& type
          "`); a result that does not decode throws rpc::DecodeError.");
   w.Open("class " + i.name + "Client {");
   Access(w, "public");
-  w.Line("explicit " + i.name + "Client(rpc::Transport transport) : transport_(std::move(transport)) {}");
+  w.Line("explicit " + i.name +
+         "Client(rpc::Transport transport) : transport_(std::move(transport)) {}");
   for (const Method* m : LiveMethods(i)) {
     w.Line();
     MethodComment(w, *m, i.error_type);
@@ -520,7 +523,8 @@ void HeaderPackage(CodeWriter& w, const Package& package) {
   w.Line("// Serves one JSON-RPC request (v1 envelope) and returns the response envelope, echoing");
   w.Line("// the request id (0 when it has none). Never throws: a typed error becomes");
   w.Line("// {\"result\":null,\"error\":<error JSON>,\"id\":..}; an unknown method the error");
-  w.Line("// [\"Unimplemented\",\"<method>\"]; a malformed request, a missing or malformed argument or");
+  w.Line("// [\"Unimplemented\",\"<method>\"]; a malformed request, a missing or malformed "
+         "argument or");
   w.Line("// any other exception [\"Internal_error\",\"<what happened>\"].");
   w.Line("nlohmann::json HandleRequest(const Handlers& handlers, const nlohmann::json& request);");
   w.Line("// The same on JSON text; text that is not JSON is answered as a malformed request.");
@@ -586,7 +590,8 @@ void SourceVariantCodec(CodeWriter& w, const CppTypes& types, const TypeDecl& t)
       w.Line(Wrap("out.value = " + cname, {"rpc::Decode<" + types.Spell(c->payload[0]) +
                   ">(r.payload())"}, ";", Width(w), "{", "}"));
     } else {
-      w.Line("const nlohmann::json& args = r.Arguments(" + std::to_string(c->payload.size()) + ");");
+      w.Line("const nlohmann::json& args = r.Arguments(" + std::to_string(c->payload.size()) +
+             ");");
       w.Line("out.value = " + cname + "{");
       for (size_t i = 0; i < c->payload.size(); ++i) {
         w.Line("    rpc::Decode<" + types.Spell(c->payload[i]) + ">(args[" + std::to_string(i) +
@@ -666,7 +671,8 @@ void SourceInterface(CodeWriter& w, const Package& package, const CppTypes& type
   std::string exception = ExceptionName(i.error_type);
   w.Line(Rule(i.name));
   w.Line();
-  w.Open("nlohmann::json " + client + "::Call(const std::string& wire_method, nlohmann::json params) {");
+  w.Open("nlohmann::json " + client +
+         "::Call(const std::string& wire_method, nlohmann::json params) {");
   w.Open("try {");
   w.Line("return transport_(wire_method, std::move(params));");
   w.Close("} catch (const rpc::RemoteError& e) {");
@@ -791,13 +797,15 @@ void SourcePackage(CodeWriter& w, const Package& package, const CppTypes& types)
   w.Close("}");
   w.Close("}");
   w.Line();
-  w.Open("std::string HandleRequestText(const Handlers& handlers, std::string_view request_text) {");
+  w.Open("std::string HandleRequestText(const Handlers& handlers, "
+         "std::string_view request_text) {");
   w.Line("nlohmann::json request;");
   w.Open("try {");
   w.Line("request = rpc::ParseJson(request_text);");
   w.Close("} catch (const rpc::JsonSyntaxError& e) {");
   w.Indent();
-  w.Line("return rpc::Serialize(rpc::BuildFailure(rpc::VariantJson(\"Internal_error\", e.what()), 0));");
+  w.Line("return rpc::Serialize(");
+  w.Line("    rpc::BuildFailure(rpc::VariantJson(\"Internal_error\", e.what()), 0));");
   w.Close("}");
   w.Line("return rpc::Serialize(HandleRequest(handlers, request));");
   w.Close("}");

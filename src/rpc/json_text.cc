@@ -36,7 +36,8 @@ Json ParseJson(std::string_view text) {
   };
   try {
     return Json::parse(text.begin(), text.end(), callback);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // parse_error for bad syntax, out_of_range for numbers beyond a double (1e400).
     throw JsonSyntaxError(std::string("invalid JSON: ") + e.what());
   }
 }

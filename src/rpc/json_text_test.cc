@@ -14,6 +14,7 @@ TEST(JsonTextTest, FirstDuplicateKeyWins) {
 TEST(JsonTextTest, RejectsGarbageAndDeepNesting) {
   EXPECT_THROW(ParseJson("{\"a\":"), JsonSyntaxError);
   EXPECT_THROW(ParseJson("[1] x"), JsonSyntaxError);
+  EXPECT_THROW(ParseJson("4444442444444e4444"), JsonSyntaxError);  // found by rpc_decode_fuzz
   std::string deep(kMaxJsonDepth + 1, '[');
   deep += std::string(kMaxJsonDepth + 1, ']');
   try {

@@ -363,7 +363,8 @@ std::string HandleRequestText(const Handlers& handlers, std::string_view request
   try {
     request = rpc::ParseJson(request_text);
   } catch (const rpc::JsonSyntaxError& e) {
-    return rpc::Serialize(rpc::BuildFailure(rpc::VariantJson("Internal_error", e.what()), 0));
+    return rpc::Serialize(
+        rpc::BuildFailure(rpc::VariantJson("Internal_error", e.what()), 0));
   }
   return rpc::Serialize(HandleRequest(handlers, request));
 }
