@@ -280,7 +280,7 @@ class PackageChecker {
       if (f.default_value && IsKnown(f.type) &&
           !DefaultFits(*f.default_value, f.default_is_name, f.type)) {
         std::string shown = f.default_is_name ? f.default_value->get<std::string>()
-                                              : f.default_value->dump();
+                                              : JsonText(*f.default_value);
         Error(f.location, "default " + shown + " does not fit type " + Quote(ToString(f.type)) +
                               " of field " + Quote(f.name));
       }

@@ -173,6 +173,10 @@ TEST_F(CheckerTest, EachRuleReportsExactTextAndLocation) {
        "  /// F.\n  c: map<string, int> = {};\n  /// F.\n  d: list<int> = [];\n  /// F.\n"
        "  e: option<int> = null;\n  /// F.\n  g: json = \"x\";\n}",
        ""},
+      // found by idl_parser_fuzz: a default that is not valid UTF-8 used to abort in dump()
+      {"/// R.\nrecord r {\n  /// F.\n  f: bool = \"\xFF\";\n}",
+       "t.smapi:14:3: default \"\" does not fit type 'bool' of field 'f'\n"
+       "t.smapi:14:13: string literal is not valid UTF-8\n"},
       // interface header
       {"/// I.\ninterface I version \"5.0\" errors exns {}",
        "t.smapi:12:11: version \"5.0\" of interface 'I' is not MAJOR.MINOR.PATCH\n"},

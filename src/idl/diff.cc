@@ -59,7 +59,7 @@ std::map<std::string, Item> Flatten(const Model& model) {
       for (const auto& f : t.fields) {
         add({"field", prefix + t.name + "." + f.name, type_key,
              {{"type", ToString(f.type)},
-              {"default", f.default_value ? f.default_value->dump() : "(none)"},
+              {"default", f.default_value ? JsonText(*f.default_value) : "(none)"},
               {"lifecycle", Describe(f.lifecycle)}}});
       }
       for (const auto& c : t.constructors) {

@@ -1,6 +1,7 @@
 #include "idl/lexer.h"
 
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 
 namespace idl {
@@ -9,6 +10,42 @@ namespace {
 bool IsIdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool IsIdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF). Strings and docs reach JSON and generated sources, which need valid UTF-8.
+bool IsValidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t extra;
+    uint32_t code;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      code = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      code = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      code = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= text.size()) return false;  // truncated sequence
+    for (size_t k = 1; k <= extra; ++k) {
+      unsigned char cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      code = (code << 6) | (cc & 0x3F);
+    }
+    static const uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (code < kMin[extra] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
 
 // Walks the source keeping line and column. Columns count code points, not bytes, so a caret
 // under a non-ASCII doc line still lines up in an editor.
@@ -54,6 +91,10 @@ Token LexString(Cursor& in, Diagnostics& diagnostics) {
     char c = in.Peek();
     if (c == '"') {
       in.Advance();
+      if (!IsValidUtf8(token.text)) {
+        diagnostics.Error(token.location, "string literal is not valid UTF-8");
+        token.text.clear();
+      }
       return token;
     }
     if (c == '\\') {
@@ -127,6 +168,10 @@ void Lex1(Cursor& in, std::vector<Token>& tokens, Diagnostics& diagnostics) {
       while (!token.text.empty() && (token.text.back() == '\r' || token.text.back() == ' ')) {
         token.text.pop_back();
       }
+      if (!IsValidUtf8(token.text)) {
+        diagnostics.Error(token.location, "doc comment is not valid UTF-8");
+        token.text.clear();
+      }
       tokens.push_back(std::move(token));
     }
   } else if (IsIdentStart(c)) {
@@ -154,7 +199,7 @@ void Lex1(Cursor& in, std::vector<Token>& tokens, Diagnostics& diagnostics) {
     while (!in.AtEnd() && (static_cast<unsigned char>(in.Peek()) & 0xC0) == 0x80) in.Advance();
     std::string_view bad = in.Slice(start);
     std::string message = "unexpected character ";
-    if (bad.size() > 1 || std::isprint(static_cast<unsigned char>(bad[0]))) {
+    if ((bad.size() > 1 && IsValidUtf8(bad)) || std::isprint(static_cast<unsigned char>(bad[0]))) {
       message.append("'").append(bad).append("'");
     } else {
       char hex[8];

@@ -86,6 +86,11 @@ TEST(LexerTest, ErrorsAreReportedAndLexingGoesOn) {
       {"12ab", "f:1:3: unexpected character 'a' after number 12\n"},
       {"- 1", "f:1:1: unexpected character '-'\n"},
       {"€", "f:1:1: unexpected character '€'\n"},
+      {"\"ok \xC3\x28\"", "f:1:1: string literal is not valid UTF-8\n"},
+      {"\"\xE2\x82\"", "f:1:1: string literal is not valid UTF-8\n"},
+      {"\"\xED\xA0\x80\"", "f:1:1: string literal is not valid UTF-8\n"},
+      {"\"\xC0\xAF\"", "f:1:1: string literal is not valid UTF-8\n"},
+      {"x\n/// bad \xFF", "f:2:1: doc comment is not valid UTF-8\n"},
   };
   for (const auto& c : kCases) {
     Diagnostics d;
@@ -93,6 +98,13 @@ TEST(LexerTest, ErrorsAreReportedAndLexingGoesOn) {
     EXPECT_EQ(Errors(d), c.errors) << c.source;
     EXPECT_EQ(tokens.back().kind, Token::Kind::kEnd);
   }
+}
+
+TEST(LexerTest, ValidUtf8IsKept) {
+  Diagnostics d;
+  auto tokens = Lex("\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\"", "f", d);
+  EXPECT_FALSE(d.HasErrors()) << Errors(d);
+  EXPECT_EQ(tokens[0].text, "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
 }
 
 TEST(LexerTest, UnterminatedStringKeepsFollowingLines) {

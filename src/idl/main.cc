@@ -146,7 +146,7 @@ std::vector<ShowEntry> ShowIndex(const idl::Model& model) {
         index.push_back({named(p, t.name + "." + f.name), [&p, &t, &f](std::ostream& out) {
                            out << p.name << ": field " << t.name << '.' << f.name << ": "
                                << idl::ToString(f.type);
-                           if (f.default_value) out << " = " << f.default_value->dump();
+                           if (f.default_value) out << " = " << idl::JsonText(*f.default_value);
                            out << "  (" << Where(f.location) << ")\n";
                            PrintDoc(f.doc, out);
                            PrintLifecycle(p, f.lifecycle, out);

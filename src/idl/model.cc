@@ -93,4 +93,8 @@ std::string ToString(const TypeRef& type) {
   return "?";
 }
 
+std::string JsonText(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace idl

@@ -200,4 +200,8 @@ struct Model {
 // The IDL spelling of a type expression, e.g. "list<volume>", "map<string, string>", "(a, b)".
 std::string ToString(const TypeRef& type);
 
+// Compact JSON text of a value such as a field default, e.g. `"user"`, `false`, `{}`. Never
+// throws: bytes that are not valid UTF-8 are replaced.
+std::string JsonText(const nlohmann::json& value);
+
 }  // namespace idl
