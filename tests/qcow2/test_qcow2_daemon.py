@@ -18,6 +18,9 @@ BIN = os.environ.get("SMAPI_BIN_DIR", os.path.join(SOURCE, "build", "bin"))
 QUEUE = "org.xen.xapi.storage.qcow2"
 NEEDED = ("message-switch", "xapi-storage-script", "message-cli")
 HAVE_STACK = all(os.access(os.path.join(BIN, b), os.X_OK) for b in NEEDED)
+# The qdisk datapath plugin directory of the same build (plugins/qdisk/CMakeLists.txt).
+QDISK_DIR = os.path.join(os.path.dirname(BIN), "plugins", "datapath", "qdisk")
+HAVE_QDISK = os.access(os.path.join(QDISK_DIR, "Datapath.attach"), os.X_OK)
 
 
 @unittest.skipUnless(HAVE_STACK, "message-switch, xapi-storage-script or message-cli not built")
@@ -30,6 +33,8 @@ class DaemonTest(unittest.TestCase):
         os.makedirs(os.path.join(root, "volume"))
         os.makedirs(os.path.join(root, "datapath"))
         os.symlink(PLUGIN_DIR, os.path.join(root, "volume", QUEUE))
+        if HAVE_QDISK:
+            os.symlink(QDISK_DIR, os.path.join(root, "datapath", "qdisk"))
         with open(os.path.join(t, "xss.conf"), "w") as f:
             f.write("script-timeout = 60\n")
         self.procs = []
@@ -148,6 +153,57 @@ class DaemonTest(unittest.TestCase):
                          else stat["health"][0])
         self.rpc("SR.detach", sr="sr-uuid")
         self.assertEqual([], [n for n in os.listdir(self.path) if n.endswith(".qcow2")])
+
+    @unittest.skipUnless(HAVE_QDISK, "the qdisk datapath plugin is not built")
+    def test_live_volume_through_qdisk(self):
+        """Both sides of the datapath contract: qdisk serves the volume, the qcow2 plugin
+        snapshots, tracks and reverts it while it is attached and active."""
+        config = self.rpc("SR.create", sr="sr-uuid", name_label="n", name_description="d",
+                          device_config={"path": self.path}, physical_size=0)
+        self.rpc("SR.attach", sr="sr-uuid", device_config=config)
+        vdi = self.rpc("VDI.create", sr="sr-uuid",
+                       vdi_info={"vdi": "", "name_label": "disk", "virtual_size": 4 * MiB})
+        key = vdi["vdi"]
+        self.rpc("VDI.epoch_begin", sr="sr-uuid", vdi=key, vm="0", persistent=True)
+        backend = self.rpc("VDI.attach3", dp="dp1", sr="sr-uuid", vdi=key, vm="5",
+                           read_write=True)
+        nbd = [i[1]["uri"] for i in backend["implementations"] if i[0] == "Nbd"][0]
+        _, _, sock, export = nbd.split(":", 3)
+        target = "nbd+unix:///%s?socket=%s" % (export[len("exportname="):], sock)
+        self.rpc("VDI.activate3", dp="dp1", sr="sr-uuid", vdi=key, vm="5")
+
+        def io(*commands):
+            argv = ["qemu-io", "-f", "raw"]
+            for c in commands:
+                argv += ["-c", c]
+            done = subprocess.run(argv + [target], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, timeout=CALL_TIMEOUT)
+            text = done.stdout.decode()
+            self.assertTrue(done.returncode == 0 and "verification failed" not in text, text)
+
+        io("write -P 1 0 %d" % BLOCK)
+        self.rpc("VDI.enable_cbt", sr="sr-uuid", vdi=key)
+        snap = self.rpc("VDI.snapshot", sr="sr-uuid", vdi_info=vdi)
+        io("write -P 2 %d %d" % (3 * BLOCK, BLOCK))
+        bitmap = self.rpc("VDI.list_changed_blocks", sr="sr-uuid", vdi_from=snap["vdi"],
+                          vdi_tp=key)
+        self.assertEqual(b"\x10" + b"\x00" * 7, base64.b64decode(bitmap))
+        self.rpc("VDI.revert", sr="sr-uuid", snapshot_info=snap)
+        io("read -P 1 0 %d" % BLOCK, "read -P 0 %d %d" % (3 * BLOCK, BLOCK))
+        io("write -P 3 %d 1" % (5 * BLOCK))
+        bitmap = self.rpc("VDI.list_changed_blocks", sr="sr-uuid", vdi_from=snap["vdi"],
+                          vdi_tp=key)
+        self.assertEqual(b"\x04" + b"\x00" * 7, base64.b64decode(bitmap))
+        self.rpc("VDI.deactivate", dp="dp1", sr="sr-uuid", vdi=key, vm="5")
+        self.rpc("VDI.detach", dp="dp1", sr="sr-uuid", vdi=key, vm="5")
+        self.rpc("VDI.epoch_end", sr="sr-uuid", vdi=key, vm="0")
+        # Detached: the data is in the files, readable offline.
+        ok, text = qemu_io(os.path.join(self.path, key + ".current"),
+                           "read -P 1 0 %d" % BLOCK, "read -P 3 %d 1" % (5 * BLOCK))
+        self.assertTrue(ok, text)
+        self.rpc("VDI.destroy", sr="sr-uuid", vdi=snap["vdi"])
+        self.rpc("VDI.destroy", sr="sr-uuid", vdi=key)
+        self.rpc("SR.detach", sr="sr-uuid")
 
 
 if __name__ == "__main__":
