@@ -53,6 +53,13 @@ int64_t SelfCpuUs() {
          u.ru_stime.tv_usec;
 }
 
+// Times this process's threads blocked (voluntary context switches): about one per wake-up.
+int64_t SelfWaits() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return u.ru_nvcsw;
+}
+
 // CPU time of process `pid` from /proc/<pid>/stat (utime + stime), in microseconds; -1 if unknown.
 int64_t ProcessCpuUs(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -210,18 +217,20 @@ int RunRpcs(const msclient::TestSwitch& sw, int in_flight, size_t payload, doubl
   client.Rpc("bench.echo", body, std::chrono::seconds(10));
 
   Totals totals;
-  int64_t cpu0 = SelfCpuUs(), switch_cpu0 = ProcessCpuUs(sw.pid());
+  int64_t cpu0 = SelfCpuUs(), switch_cpu0 = ProcessCpuUs(sw.pid()), waits0 = SelfWaits();
   bool ok = threads ? RunThreads(client, in_flight, body, seconds, totals)
                     : RunAsync(client, in_flight, body, seconds, totals);
-  int64_t cpu1 = SelfCpuUs(), switch_cpu1 = ProcessCpuUs(sw.pid());
+  int64_t cpu1 = SelfCpuUs(), switch_cpu1 = ProcessCpuUs(sw.pid()), waits1 = SelfWaits();
   server.Stop();
   if (!ok) return 1;
   std::vector<int64_t>& all = totals.latencies_ns;
   double n = std::max<double>(1, static_cast<double>(all.size()));
   // CPU per RPC: this process (caller and echo server) and the switch.
-  std::printf("rpcs=%zu cpu_us_per_rpc_bench=%.1f cpu_us_per_rpc_switch=%.1f\n", all.size(),
-              static_cast<double>(cpu1 - cpu0) / n,
-              static_cast<double>(switch_cpu1 - switch_cpu0) / n);
+  std::printf("rpcs=%zu cpu_us_per_rpc_bench=%.1f cpu_us_per_rpc_switch=%.1f "
+              "wakeups_per_rpc_bench=%.2f\n",
+              all.size(), static_cast<double>(cpu1 - cpu0) / n,
+              static_cast<double>(switch_cpu1 - switch_cpu0) / n,
+              static_cast<double>(waits1 - waits0) / n);
   int64_t p50 = Percentile(all, 0.50), p99 = Percentile(all, 0.99);
   std::printf("rpc_per_s=%lld p50_us=%lld p99_us=%lld\n",
               static_cast<long long>(static_cast<double>(all.size()) / totals.elapsed_s),

@@ -141,7 +141,7 @@ class Client::Impl {
       // A caller woken by OnTransfer may get here before that handler has written its acks;
       // let it finish (briefly), so the replies do not stay behind in the reply queue.
       std::unique_lock<std::mutex> lock(mu_);
-      poller_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return !handling_; });
+      handled_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return !handling_; });
     }
     stopping_ = true;
     {
@@ -379,24 +379,30 @@ class Client::Impl {
         }
       }
     }
-    // Callers wake first (the acks are not on their critical path); the destructor waits for
-    // handling_ to clear, so a caller that exits at once does not leave its reply behind.
-    for (auto& [call, payload] : completed) Complete(call, std::move(payload));
-    if (!finished.empty()) {
-      // New calls made by the callbacks go out together in one write.
-      std::shared_ptr<HttpConnection> req;
-      {
-        std::lock_guard<std::mutex> lock(req_mu_);
-        req = requests_;
-      }
-      if (req) req->Cork();
-      RunFinished(finished);
-      if (req) req->Uncork();
+    // The acks go out on the requests connection, in one write with the sends the woken
+    // callers and the callbacks make (so their answers arrive in one read, and the events
+    // connection wakes only for replies); queued before anyone wakes, so that a caller's next
+    // request comes after them. If that connection is being re-established, they go with the
+    // next transfer instead. The destructor waits for handling_ to clear, so a caller that exits
+    // at once does not leave its reply behind.
+    std::shared_ptr<HttpConnection> req;
+    {
+      std::unique_lock<std::mutex> lock(req_mu_, std::try_to_lock);
+      if (lock.owns_lock() && requests_ && requests_->alive()) req = requests_;
     }
+    if (req) {
+      req->Cork();
+      // Best effort, as acks are: if the connection died just now, they are lost with it.
+      if (!acks.empty()) req->Submit(std::move(acks));
+      acks.clear();
+    }
+    for (auto& [call, payload] : completed) Complete(call, std::move(payload));
+    RunFinished(finished);
+    if (req) req->Uncork();
     if (!stopping_) IssueTransfer(conn, std::move(acks));
     std::lock_guard<std::mutex> lock(mu_);
     handling_ = false;
-    poller_cv_.notify_all();
+    handled_cv_.notify_all();
   }
 
   static void Complete(const std::shared_ptr<Call>& call, std::string reply) {
@@ -763,6 +769,7 @@ class Client::Impl {
 
   std::mutex mu_;
   std::condition_variable poller_cv_;
+  std::condition_variable handled_cv_;  // handling_ became false
   std::thread poller_;
   bool poller_wanted_ = false;                           // guarded by mu_
   std::string poller_failed_;                            // guarded by mu_

@@ -1,11 +1,9 @@
 #include "switch_client/http_connection.h"
 
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <future>
@@ -17,8 +15,8 @@ namespace msclient {
 
 namespace {
 
-// The reader re-checks deadlines at least this often, so a request queued while it is blocked
-// in poll() is still timed out close to its deadline.
+// The reader re-checks deadlines at least this often (its blocking read times out after this
+// long), so a request queued while it is blocked is still timed out close to its deadline.
 constexpr int kMaxPollMs = 200;
 // A write that cannot make progress for this long means the switch is stuck.
 constexpr int kSendTimeoutSeconds = 10;
@@ -26,12 +24,13 @@ constexpr size_t kReadChunk = 64 * 1024;
 
 std::string Errno(int err) { return std::strerror(err); }
 
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+// REQUIRES: `lower` is lower case.
+bool IEquals(std::string_view a, std::string_view lower) {
+  if (a.size() != lower.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
+    if (AsciiLower(a[i]) != lower[i]) return false;
   }
   return true;
 }
@@ -55,6 +54,10 @@ std::unique_ptr<HttpConnection> HttpConnection::Open(const std::string& path) {
   }
   timeval tv{kSendTimeoutSeconds, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  // The reader blocks in read() itself (one syscall per wake-up instead of poll() + read());
+  // the timeout lets it look at the deadlines.
+  timeval rtv{0, kMaxPollMs * 1000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rtv, sizeof rtv);
   return std::unique_ptr<HttpConnection>(new HttpConnection(fd));
 }
 
@@ -214,50 +217,33 @@ void HttpConnection::Die(const std::string& reason) {
 void HttpConnection::ReaderLoop() {
   std::vector<std::pair<ResponseCallback, HttpResponse>> done;
   std::string reason;
+  // Read into a fixed chunk and append what arrived: resizing in_ by a whole chunk before each
+  // read would zero-fill 64 KiB per wake-up.
+  std::unique_ptr<char[]> chunk(new char[kReadChunk]);
   for (;;) {
-    int wait_ms = kMaxPollMs;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (dead_) {
         reason = dead_reason_;
         break;
       }
-      if (!outstanding_.empty()) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        outstanding_.front().deadline - Clock::now()).count();
-        if (left < 0) {
-          reason = kTimedOut;
-          break;
-        }
-        if (left < wait_ms) wait_ms = static_cast<int>(left) + 1;
+      if (!outstanding_.empty() && outstanding_.front().deadline < Clock::now()) {
+        reason = kTimedOut;
+        break;
       }
     }
-    pollfd p{fd_, POLLIN, 0};
-    int r = ::poll(&p, 1, wait_ms);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      reason = "poll failed: " + Errno(errno);
-      break;
-    }
-    if (r == 0) continue;
-    if (in_pos_ > 0 && in_pos_ == in_.size()) {
-      in_.clear();
-      in_pos_ = 0;
-    }
-    size_t old = in_.size();
-    in_.resize(old + kReadChunk);
-    ssize_t n = ::read(fd_, in_.data() + old, kReadChunk);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-      in_.resize(old);
-      continue;
-    }
+    ssize_t n = ::read(fd_, chunk.get(), kReadChunk);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
     if (n <= 0) {
-      in_.resize(old);
       reason = n == 0 ? "the message-switch closed the connection"
                       : "reading from the message-switch failed: " + Errno(errno);
       break;
     }
-    in_.resize(old + static_cast<size_t>(n));
+    if (in_pos_ > 0 && in_pos_ == in_.size()) {
+      in_.clear();
+      in_pos_ = 0;
+    }
+    in_.append(chunk.get(), static_cast<size_t>(n));
     std::string error;
     bool ok = ParseResponses(done, error);
     // Callbacks run without the lock: they may Submit on this connection.
@@ -348,6 +334,9 @@ bool HttpConnection::ParseResponses(std::vector<std::pair<ResponseCallback, Http
   }
   if (in_pos_ == in_.size()) {
     in_.clear();
+    in_pos_ = 0;
+  } else if (in_pos_ > kReadChunk) {
+    in_.erase(0, in_pos_);  // keep a partial response without its handled prefix
     in_pos_ = 0;
   }
   return true;
