@@ -13,9 +13,22 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
-import xapi  # noqa: E402
-import xapi.storage.api.v5.plugin as plugin_api  # noqa: E402
-import xapi.storage.api.v5.volume as volume_api  # noqa: E402
+try:
+    import xapi
+    import xapi.storage.api.v5.plugin as plugin_api
+    import xapi.storage.api.v5.volume as volume_api
+except ImportError as missing:
+    # Without the bindings there is no handle_exception: print the idl.md §4.4 report here so
+    # that the daemon shows the reason instead of "bad json on stdout".
+    import json
+    message = ("the generated Python bindings (xapi.storage.api.v5) cannot be imported (%s); "
+               "run with PYTHONPATH=<build>/python" % missing)
+    if "--json" in sys.argv or "-j" in sys.argv:
+        print(json.dumps({"code": "SR_BACKEND_FAILURE", "params": ["MissingDependency", message],
+                          "backtrace": {"error": message, "files": [], "lines": []}}))
+    else:
+        sys.stderr.write("%s: %s\n" % (os.path.basename(sys.argv[0]), message))
+    sys.exit(1)
 
 from qcow2sr import engine, errors  # noqa: E402
 

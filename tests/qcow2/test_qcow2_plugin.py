@@ -234,6 +234,17 @@ class PluginAndSrTest(Qcow2Test):
         self.assertFalse(os.path.exists(self.path))
         self.assertEqual([], self.h.ok("Plugin.ls"))
 
+    def test_missing_bindings_give_a_clear_report(self):
+        env = dict(self.h.env)
+        env.pop("PYTHONPATH", None)
+        done = subprocess.run([os.path.join(PLUGIN_DIR, "Plugin.query"), "--json"],
+                              input=b'{"dbg":"x"}', env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=CALL_TIMEOUT, cwd="/")
+        self.assertEqual(1, done.returncode)
+        report = json.loads(done.stdout)
+        self.assertEqual("MissingDependency", report["params"][0])
+        self.assertIn("PYTHONPATH", report["params"][1])
+
     def test_missing_script_names_are_listed(self):
         out = subprocess.run([os.path.join(SOURCE, "plugins", "qcow2", "main.py")],
                              env=self.h.env, stdout=subprocess.PIPE, timeout=CALL_TIMEOUT)
