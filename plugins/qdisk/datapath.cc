@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "copy_worker.h"
 #include "process.h"
 #include "qmp.h"
 #include "volume_state.h"
@@ -47,6 +49,9 @@ std::vector<std::string> QsdMarks(const std::string& dir) {
 }
 std::vector<std::string> RelayMarks(const std::string& dir) {
   return {"--import-relay", ImportPath(dir)};
+}
+std::vector<std::string> WorkerMarks(const std::string& record_path) {
+  return {"--copy-worker", record_path};
 }
 
 VolumeUri ParseUri(const std::string& uri) {
@@ -450,18 +455,7 @@ Operation Datapath::StartJob(const std::string& kind, const std::string& uri,
                              const std::string& remote, const Blocklist* blocklist) {
   ParseUri(uri);
   json target = json::parse(NbdNodeOptionsJson(remote));
-  if (blocklist) {
-    if (blocklist->blocksize <= 0) {
-      throw Error("Invalid_blocklist", "blocklist blocksize must be positive, got " +
-                                           std::to_string(blocklist->blocksize));
-    }
-    for (const auto& [start, length] : blocklist->ranges) {
-      if (start < 0 || length < 0) {
-        throw Error("Invalid_blocklist", "blocklist range (" + std::to_string(start) + ", " +
-                                             std::to_string(length) + ") is negative");
-      }
-    }
-  }
+  (void)blocklist;  // only Data.mirror starts a qsd job; Data.copy runs a copy worker
   std::string dir = VolumeRunDir(uri);
   VolumeLock lock(dir, options_.lock_timeout);
   VolumeState s = ReadState(dir);
@@ -480,18 +474,11 @@ Operation Datapath::StartJob(const std::string& kind, const std::string& uri,
                                           e.what());
   }
   try {
-    if (kind == "CopyV1") {
-      // qsd offers no way to copy an arbitrary block list (a bitmap cannot be filled from
-      // QMP), so the whole image is copied: a superset of the list.
-      qmp.Execute("blockdev-backup", {{"job-id", id}, {"device", s.top_node}, {"target", node},
-                                      {"sync", "full"}, {"auto-dismiss", false}});
-    } else {
-      // write-blocking: once in sync, a guest write completes only when the destination has
-      // it too, which is what a storage migration needs.
-      qmp.Execute("blockdev-mirror", {{"job-id", id}, {"device", s.top_node}, {"target", node},
-                                      {"sync", "full"}, {"copy-mode", "write-blocking"},
-                                      {"auto-dismiss", false}});
-    }
+    // write-blocking: once in sync, a guest write completes only when the destination has
+    // it too, which is what a storage migration needs.
+    qmp.Execute("blockdev-mirror", {{"job-id", id}, {"device", s.top_node}, {"target", node},
+                                    {"sync", "full"}, {"copy-mode", "write-blocking"},
+                                    {"auto-dismiss", false}});
   } catch (const QmpError& e) {
     try {
       qmp.Execute("blockdev-del", {{"node-name", node}});
@@ -506,9 +493,70 @@ Operation Datapath::StartJob(const std::string& kind, const std::string& uri,
   return Operation{kind, id};
 }
 
+// Data.copy: qsd cannot copy an arbitrary block list (a bitmap cannot be filled from QMP), so
+// a worker process does it over NBD: it reads the listed ranges from a read-only export of the
+// volume's top node made for this operation and writes them to the remote export.
 Operation Datapath::Copy(const std::string& uri, const std::string&, const std::string& remote,
                          const Blocklist& blocklist) {
-  return StartJob("CopyV1", uri, remote, &blocklist);
+  VolumeUri v = ParseUri(uri);
+  NbdNodeOptionsJson(remote);  // validates the destination
+  if (blocklist.blocksize <= 0) {
+    throw Error("Invalid_blocklist", "blocklist blocksize must be positive, got " +
+                                         std::to_string(blocklist.blocksize));
+  }
+  json ranges = json::array();
+  for (const auto& [start, length] : blocklist.ranges) {
+    if (start < 0 || length < 0) {
+      throw Error("Invalid_blocklist", "blocklist range (" + std::to_string(start) + ", " +
+                                           std::to_string(length) + ") is negative");
+    }
+    // Byte offsets must fit in 63 bits.
+    if (length > (INT64_MAX / blocklist.blocksize) - start) {
+      throw Error("Invalid_blocklist", "blocklist range (" + std::to_string(start) + ", " +
+                                           std::to_string(length) + ") overflows");
+    }
+    ranges.push_back({start, length});
+  }
+  std::string dir = VolumeRunDir(uri);
+  VolumeLock lock(dir, options_.lock_timeout);
+  VolumeState s = ReadState(dir);
+  if (!QsdAlive(dir, s)) {
+    throw Error("Not_attached", uri + " is not attached on this host; attach it before Data.copy");
+  }
+  std::string id = RandomId("copy-");
+  QmpClient qmp(QmpPath(dir), options_.qmp_timeout);
+  try {
+    qmp.Execute("block-export-add", {{"type", "nbd"}, {"id", id}, {"node-name", s.top_node},
+                                     {"name", id}, {"writable", false}});
+  } catch (const QmpError& e) {
+    throw Error("Qsd_failed", "cannot export " + uri + " for the copy: " + e.what());
+  }
+  fs::create_directories(OperationsDir());
+  std::string record_path = OperationPath(id);
+  json record = {{"id", id}, {"kind", "CopyV1"}, {"uri", uri}, {"remote", remote},
+                 {"source_socket", NbdPath(dir)}, {"source_export", id},
+                 {"blocksize", blocklist.blocksize}, {"ranges", ranges}, {"worker_pid", 0}};
+  try {
+    WriteFileAtomically(record_path, record.dump() + "\n");
+    uint64_t total = 0;
+    for (const auto& [start, length] : blocklist.ranges) {
+      total += static_cast<uint64_t>(length) * static_cast<uint64_t>(blocklist.blocksize);
+    }
+    WriteProgress(record_path, "running", 0, total);
+    pid_t pid = Spawn({options_.self_exe, "--copy-worker", record_path},
+                      OperationsDir() + "/" + id + ".log");
+    record["worker_pid"] = pid;
+    WriteFileAtomically(record_path, record.dump() + "\n");
+  } catch (const std::exception& e) {
+    try {
+      qmp.Execute("block-export-del", {{"id", id}, {"mode", "hard"}});
+    } catch (const QmpError&) {
+    }
+    ::unlink(record_path.c_str());
+    ::unlink(ProgressPath(record_path).c_str());
+    throw Error("Internal_error", "cannot start the copy worker: " + std::string(e.what()));
+  }
+  return Operation{"CopyV1", id};
 }
 
 Operation Datapath::Mirror(const std::string& uri, const std::string&,
@@ -518,10 +566,31 @@ Operation Datapath::Mirror(const std::string& uri, const std::string&,
 
 OperationStatus Datapath::Stat(const std::string& operation) {
   json op = ReadOperation(operation);
+  OperationStatus st;
+  if (op.value("kind", "") == "CopyV1") {
+    std::string record_path = OperationPath(operation);
+    json p = ReadProgress(record_path);
+    if (p.value("state", "") == "running" &&
+        !IsOurProcess(op.value("worker_pid", 0), WorkerMarks(record_path))) {
+      p = ReadProgress(record_path);  // it may have finished just now
+      if (p.value("state", "") == "running") p["state"] = "failed";  // it died
+    }
+    std::string state = p.value("state", "failed");
+    uint64_t done = p.value("done", uint64_t{0});
+    uint64_t total = p.value("total", uint64_t{0});
+    st.complete = state != "running";
+    st.failed = state == "failed";
+    if (!st.failed) {
+      st.has_progress = true;
+      st.progress = state == "complete" || total == 0
+                        ? 1.0
+                        : static_cast<double>(done) / static_cast<double>(total);
+    }
+    return st;
+  }
   std::string uri = op.value("uri", "");
   std::string dir = VolumeRunDir(uri);
   VolumeState s = ReadState(dir);
-  OperationStatus st;
   if (op.value("finished", false)) {
     st.complete = true;
     st.failed = op.value("failed", true);
@@ -557,6 +626,16 @@ OperationStatus Datapath::Stat(const std::string& operation) {
 
 void Datapath::Cancel(const std::string& operation) {
   json op = ReadOperation(operation);
+  if (op.value("kind", "") == "CopyV1") {
+    std::string record_path = OperationPath(operation);
+    StopProcess(op.value("worker_pid", 0), WorkerMarks(record_path), options_.stop_grace);
+    json p = ReadProgress(record_path);
+    if (p.value("state", "") == "running") {
+      WriteProgress(record_path, "failed", p.value("done", uint64_t{0}),
+                    p.value("total", uint64_t{0}), "cancelled by Data.cancel");
+    }
+    return;
+  }
   std::string dir = VolumeRunDir(op.value("uri", ""));
   VolumeLock lock(dir, options_.lock_timeout);  // it changes the daemon's state
   VolumeState s = ReadState(dir);
@@ -573,6 +652,31 @@ void Datapath::Cancel(const std::string& operation) {
 void Datapath::Destroy(const std::string& operation) {
   json op = ReadOperation(operation);
   std::string dir = VolumeRunDir(op.value("uri", ""));
+  if (op.value("kind", "") == "CopyV1") {
+    std::string record_path = OperationPath(operation);
+    if (IsOurProcess(op.value("worker_pid", 0), WorkerMarks(record_path)) &&
+        ReadProgress(record_path).value("state", "") == "running") {
+      throw Error("Operation_running", "operation " + operation +
+                                           " is still running; cancel it or wait for it to "
+                                           "complete");
+    }
+    // A worker that wrote its final state is about to exit; make sure it is gone.
+    StopProcess(op.value("worker_pid", 0), WorkerMarks(record_path), options_.stop_grace);
+    VolumeLock lock(dir, options_.lock_timeout);
+    VolumeState s = ReadState(dir);
+    if (QsdAlive(dir, s)) {
+      try {
+        QmpClient qmp(QmpPath(dir), options_.qmp_timeout);
+        qmp.Execute("block-export-del", {{"id", operation}, {"mode", "hard"}});
+      } catch (const QmpError&) {
+        // already gone
+      }
+    }
+    ::unlink(ProgressPath(record_path).c_str());
+    ::unlink((OperationsDir() + "/" + operation + ".log").c_str());
+    ::unlink(record_path.c_str());
+    return;
+  }
   VolumeLock lock(dir, options_.lock_timeout);
   VolumeState s = ReadState(dir);
   if (QsdAlive(dir, s)) {

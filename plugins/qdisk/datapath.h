@@ -34,7 +34,7 @@ class Error : public std::runtime_error {
 struct Options {
   std::string qsd_binary = "qemu-storage-daemon";
   std::string qemu_img_binary = "qemu-img";
-  std::string self_exe;  // this program, started again as the import relay
+  std::string self_exe;  // this program, started again as the import relay and copy worker
   std::chrono::milliseconds start_timeout{10000};
   std::chrono::milliseconds qmp_timeout{10000};
   std::chrono::milliseconds lock_timeout{30000};

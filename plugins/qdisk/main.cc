@@ -7,7 +7,8 @@
 //
 // Also: `qdisk-datapath <Interface>.<method>` (the method as first argument, for use by hand)
 // and `qdisk-datapath --import-relay <listen socket> <nbd socket>` (the relay behind
-// Datapath.import_activate, started by the plugin itself).
+// Datapath.import_activate, started by the plugin itself), and `qdisk-datapath --copy-worker
+// <operation record>` (the process behind Data.copy, also started by the plugin).
 #include <unistd.h>
 
 #include <climits>
@@ -19,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "copy_worker.h"
 #include "datapath.h"
 #include "qmp.h"
 #include "rpc/codec.h"
@@ -33,6 +35,7 @@ using nlohmann::json;
 constexpr const char* kUsage = R"(usage: qdisk-datapath [--json]            (run as <Interface>.<method>)
        qdisk-datapath <Interface>.<method> [--json]
        qdisk-datapath --import-relay <listen socket> <nbd socket>
+       qdisk-datapath --copy-worker <operation record>
        qdisk-datapath --help
 
 The qdisk SMAPIv3 datapath plugin: serves qdisk://<sr path>/<key> volumes through
@@ -65,7 +68,8 @@ class PluginImpl : public smapiv3::PluginHandler {
     q.copyright = "(C) the SMAPIv3 C++ project authors";
     q.version = "1.0";
     q.required_api_version = "5.0";
-    q.features = {"NONPERSISTENT", "VDI_MIRROR_IN"};
+    // VDI_ACTIVATE_READONLY: activate_readonly serves a read-only export (idl.md §4.6).
+    q.features = {"NONPERSISTENT", "VDI_MIRROR_IN", "VDI_ACTIVATE_READONLY"};
     return q;
   }
 
@@ -227,6 +231,13 @@ int main(int argc, char** argv) {
         return 2;
       }
       return qdisk::RunImportRelay(argv[i + 1], argv[i + 2]);
+    }
+    if (a == "--copy-worker") {
+      if (argc != i + 2) {
+        std::cerr << "qdisk-datapath: --copy-worker needs <operation record>\n";
+        return 2;
+      }
+      return qdisk::RunCopyWorker(argv[i + 1]);
     }
     if (a == "--json") continue;
     if (a.find('.') != std::string::npos && a[0] != '-') {

@@ -152,6 +152,11 @@ int WaitChild(pid_t pid, std::chrono::milliseconds timeout) {
 bool IsOurProcess(pid_t pid, const std::vector<std::string>& marks) {
   if (pid <= 0 || Gone(pid)) return false;
   std::string cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+  // Just after exec the kernel briefly shows an empty command line: give it up to 100 ms.
+  for (int i = 0; i < 100 && cmdline.empty() && !Gone(pid); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+  }
   for (char& c : cmdline) {
     if (c == '\0') c = ' ';
   }

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -186,7 +187,8 @@ TEST_F(QdiskTest, QueryAdvertisesVersionAndFeatures) {
   json q = Ok("Plugin.query", json::object());
   EXPECT_EQ(q["plugin"], "qdisk");
   EXPECT_EQ(q["required_api_version"], "5.0");
-  EXPECT_EQ(q["features"], json::array({"NONPERSISTENT", "VDI_MIRROR_IN"}));
+  EXPECT_EQ(q["features"],
+            json::array({"NONPERSISTENT", "VDI_MIRROR_IN", "VDI_ACTIVATE_READONLY"}));
   EXPECT_EQ(Ok("Plugin.ls", json::object()), json::array());
   json diagnostics = Ok("Plugin.diagnostics", json::object());
   ASSERT_TRUE(diagnostics.is_string());
@@ -428,6 +430,112 @@ TEST_F(QdiskTest, CopyAndMirrorToAnotherNbdExport) {
   Detach(src, "1");
   Deactivate(dst, "2");
   Detach(dst, "2");
+}
+
+// Polls Data.stat until the operation completes (or 30 s pass); returns the last status.
+#define WAIT_COMPLETE(op, st)                                                            \
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);;) {  \
+    st = Ok("Data.stat", {{"operation", op}});                                           \
+    if (st["complete"] == true || std::chrono::steady_clock::now() > deadline) break;    \
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));                          \
+  }
+
+TEST_F(QdiskTest, CopyWritesExactlyTheBlocksOfTheList) {
+  constexpr uint32_t kBlock = 65536;
+  std::string src = MakeVolume("src");
+  std::string dst = MakeVolume("dst");
+  auto [ssock, sname] = NbdOf(Attach(src, "1"));
+  Activate(src, "1");
+  json dst_backend = Attach(dst, "2");
+  Activate(dst, "2");
+  auto [dsock, dname] = NbdOf(dst_backend);
+  // Every block of the source is 'S' followed by its number; every block of the destination 'D'.
+  auto pattern = [](char c, uint64_t block) {
+    std::string b(kBlock, c);
+    std::snprintf(b.data(), 16, "%c%llu", c, static_cast<unsigned long long>(block));
+    return b;
+  };
+  {
+    NbdClient s = NbdClient::ConnectUnix(ssock, sname);
+    NbdClient d = NbdClient::ConnectUnix(dsock, dname);
+    for (uint64_t b = 0; b < kSize / kBlock; ++b) {
+      std::string sp = pattern('S', b), dp = pattern('D', b);
+      s.Write(b * kBlock, kBlock, sp.data());
+      d.Write(b * kBlock, kBlock, dp.data());
+    }
+    s.Flush();
+    d.Flush();
+  }
+  // Blocks 1-2, 10, 100-102 and the last one (the list's blocksize is 64 KiB).
+  std::set<uint64_t> listed = {1, 2, 10, 100, 101, 102, kSize / kBlock - 1};
+  json ranges = {{1, 2}, {10, 1}, {100, 3}, {kSize / kBlock - 1, 1}, {50, 0}};
+  json op = Ok("Data.copy", {{"uri", src}, {"domain", "1"}, {"remote", NbdUri(dst_backend)},
+                             {"blocklist", {{"blocksize", kBlock}, {"ranges", ranges}}}});
+  ASSERT_TRUE(op.is_array() && op[0] == "CopyV1") << op.dump();
+  json st;
+  WAIT_COMPLETE(op, st);
+  EXPECT_EQ(st, json({{"failed", false}, {"complete", true}, {"progress", 1.0}}));
+  std::string record = root_ + "/run/operations/" + op[1].get<std::string>() + ".json";
+  std::ifstream in(record);
+  int worker = json::parse(in).value("worker_pid", 0);
+  Ok("Data.destroy", {{"operation", op}});
+  EXPECT_FALSE(Alive(worker)) << "the copy worker is gone after destroy";
+  EXPECT_EQ(Ok("Data.ls", json::object()), json::array());
+  {
+    NbdClient d = NbdClient::ConnectUnix(dsock, dname);
+    std::string back(kBlock, '\0');
+    for (uint64_t b = 0; b < kSize / kBlock; ++b) {
+      d.Read(b * kBlock, kBlock, back.data());
+      bool in_list = listed.count(b) > 0;
+      EXPECT_EQ(back, pattern(in_list ? 'S' : 'D', b)) << "block " << b << " listed " << in_list;
+    }
+  }
+  // A range beyond the end of the volume: the operation fails with the reason in its log.
+  json bad = Ok("Data.copy", {{"uri", src}, {"domain", "1"}, {"remote", NbdUri(dst_backend)},
+                              {"blocklist", {{"blocksize", kBlock}, {"ranges", {{0, 1}, {kSize / kBlock, 1}}}}}});
+  WAIT_COMPLETE(bad, st);
+  EXPECT_EQ(st, json({{"failed", true}, {"complete", true}}));
+  std::ifstream progress(root_ + "/run/operations/" + bad[1].get<std::string>() + ".progress");
+  std::string text((std::istreambuf_iterator<char>(progress)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("beyond the end of the volume"), std::string::npos) << text;
+  Ok("Data.destroy", {{"operation", bad}});
+  EXPECT_EQ(Fails("Data.copy", {{"uri", src}, {"domain", "1"}, {"remote", NbdUri(dst_backend)},
+                                {"blocklist", {{"blocksize", 0}, {"ranges", json::array()}}}})[0],
+            "Invalid_blocklist");
+  Deactivate(src, "1");
+  Detach(src, "1");
+  Deactivate(dst, "2");
+  Detach(dst, "2");
+}
+
+TEST_F(QdiskTest, CopyToAStalledDestinationIsCancelled) {
+  std::string src = MakeVolume("src");
+  Attach(src, "1");
+  // A destination that accepts connections but never answers: the copy stays running.
+  std::string stalled = root_ + "/stalled.sock";
+  int lfd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, stalled.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(lfd, 4), 0);
+  json op = Ok("Data.copy", {{"uri", src}, {"domain", "1"},
+                             {"remote", "nbd:unix:" + stalled + ":exportname=x"},
+                             {"blocklist", {{"blocksize", 65536}, {"ranges", {{0, 4}}}}}});
+  json st = Ok("Data.stat", {{"operation", op}});
+  EXPECT_EQ(st["complete"], false) << st.dump();
+  EXPECT_EQ(st["failed"], false) << st.dump();
+  EXPECT_EQ(Fails("Data.destroy", {{"operation", op}})[0], "Operation_running");
+  std::ifstream in(root_ + "/run/operations/" + op[1].get<std::string>() + ".json");
+  int worker = json::parse(in).value("worker_pid", 0);
+  EXPECT_TRUE(Alive(worker));
+  Ok("Data.cancel", {{"operation", op}});
+  EXPECT_FALSE(Alive(worker)) << "cancel stops the worker";
+  EXPECT_EQ(Ok("Data.stat", {{"operation", op}}), json({{"failed", true}, {"complete", true}}));
+  Ok("Data.destroy", {{"operation", op}});
+  EXPECT_EQ(Ok("Data.ls", json::object()), json::array());
+  ::close(lfd);
+  Detach(src, "1");
 }
 
 TEST_F(QdiskTest, DaemonKilledUnderAnAttachedVolume) {
