@@ -480,6 +480,21 @@ class CbtTest(Qcow2Test):
         self.assertEqual([7], self.changed(s2, key))
         self.assertTrue(self.h.ok("Volume.stat", sr=self.sr, key=key)["cbt_enabled"])
 
+    def test_merging_a_layer_keeps_its_changes(self):
+        v = self.create(size=MiB)
+        key = v["key"]
+        self.h.ok("Volume.enable_cbt", sr=self.sr, key=key)
+        s1 = self.h.ok("Volume.snapshot", sr=self.sr, key=key)["key"]
+        self.write(key, 1, 2 * BLOCK, 10)
+        s2 = self.h.ok("Volume.snapshot", sr=self.sr, key=key)["key"]
+        self.write(key, 2, 6 * BLOCK, 10)
+        # Destroying s2 merges its layer into the volume's top (3 images -> 2); the writes
+        # made while that layer was the top must still be reported.
+        self.h.ok("Volume.destroy", sr=self.sr, key=s2)
+        self.assertEqual(2, len(self.image_files()))
+        self.assertEqual([2, 6], self.changed(s1, key))
+        self.assert_reads(key, 1, 2 * BLOCK, 10)
+
     def test_cbt_must_cover_the_interval(self):
         v = self.create(size=MiB)
         key = v["key"]
