@@ -2,13 +2,15 @@
 //
 // In a temporary directory it makes an SR with one qcow2 volume, attaches and activates it by
 // running the plugin's method links (as xapi-storage-script does), and then times:
-//   - sequential and random 4 KiB writes and reads through the volume's NBD export (pipelined,
-//     `--depth` requests in flight), against the same I/O with pwrite/pread on a plain file in
-//     the same directory; writes end with a flush (NBD_CMD_FLUSH / fdatasync);
+//   - 4 KiB sequential and random (a fixed large stride that visits every block once) writes
+//     and reads through the volume's NBD export against the same I/O on a plain raw file in
+//     the same directory, like with like: the same I/O engine for both (`qemu-img bench`), the
+//     same queue depth (1 and 16), and no page cache on either side (the plain file is opened
+//     O_DIRECT with Linux native AIO, `-t none -i native`; the plugin's qemu-storage-daemon
+//     opens the image the same way, which is how it serves a VM disk);
 //   - Datapath.activate and Datapath.deactivate, each a whole plugin run (process start, lock,
 //     state file, QMP), `--cycles` times: p50 and p99.
 // Nothing is asserted: the figures are printed for docs/performance/qdisk.md.
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,13 +23,11 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
-#include <random>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "nbd_client.h"
 #include "process.h"
 
 namespace {
@@ -40,16 +40,15 @@ constexpr uint32_t kBlock = 4096;
 
 struct Config {
   std::string plugin_dir;
-  uint64_t size_mib = 256;
-  int random_ops = 20000;
-  int depth = 16;
+  uint64_t size_mib = 64;
   int cycles = 50;
 };
 
 const char* kUsage =
-    "usage: nbd-bench [--size-mib N] [--random-ops N] [--depth N] [--cycles N] <build dir>\n"
-    "Times 4 KiB I/O through a qdisk volume's NBD export against a plain file, and the\n"
-    "latency of Datapath.activate/deactivate. Uses <build dir>/plugins/datapath/qdisk.\n";
+    "usage: nbd-bench [--size-mib N] [--cycles N] <build dir>\n"
+    "Times 4 KiB I/O (qemu-img bench, O_DIRECT, queue depth 1 and 16) through a qdisk\n"
+    "volume's NBD export against a plain file, and the latency of Datapath.activate/\n"
+    "deactivate. Uses <build dir>/plugins/datapath/qdisk.\n";
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -69,53 +68,21 @@ json Call(const Config& c, const std::string& dir, const std::string& method, js
   return json::parse(text);
 }
 
-std::vector<uint64_t> Offsets(uint64_t size, int n, bool random) {
-  std::vector<uint64_t> out;
-  uint64_t blocks = size / kBlock;
-  std::mt19937_64 rng(42);
-  for (int i = 0; i < n; ++i) {
-    out.push_back(random ? (rng() % blocks) * kBlock : (static_cast<uint64_t>(i) % blocks) * kBlock);
+// Runs `qemu-img bench` with `args` and returns MiB/s of `count` 4 KiB requests. Exits the
+// benchmark with qemu-img's output if it fails.
+double QemuImgBench(const std::vector<std::string>& args, uint64_t count) {
+  std::vector<std::string> argv = {"qemu-img", "bench"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  qdisk::RunResult r = qdisk::Run(argv, std::chrono::minutes(10));
+  size_t at = r.output.find("Run completed in ");
+  if (r.exit_code != 0 || at == std::string::npos) {
+    std::string cmd;
+    for (const std::string& a : argv) cmd += a + " ";
+    std::fprintf(stderr, "nbd-bench: %sfailed: %s\n", cmd.c_str(), r.output.c_str());
+    std::exit(1);
   }
-  return out;
-}
-
-// MiB/s of `offsets.size()` 4 KiB requests through the export, `depth` in flight.
-double NbdRun(qdisk::NbdClient& c, const std::vector<uint64_t>& offsets, bool write, int depth) {
-  std::vector<char> buf(static_cast<size_t>(kBlock) * depth, 'w');
-  auto start = Clock::now();
-  size_t next = 0;
-  while (next < offsets.size() || c.in_flight() > 0) {
-    while (next < offsets.size() && c.in_flight() < static_cast<size_t>(depth)) {
-      char* slot = buf.data() + (next % depth) * kBlock;
-      if (write) {
-        c.SubmitWrite(offsets[next], kBlock, slot);
-      } else {
-        c.SubmitRead(offsets[next], kBlock, slot);
-      }
-      ++next;
-    }
-    // Refill in batches (the client sends a batch in one system call) rather than one by one.
-    do {
-      c.Complete();
-    } while (c.in_flight() > static_cast<size_t>(depth) / 2);
-  }
-  if (write) c.Flush();
-  return offsets.size() * double(kBlock) / (1 << 20) / Seconds(Clock::now() - start);
-}
-
-double PlainRun(int fd, const std::vector<uint64_t>& offsets, bool write) {
-  std::vector<char> buf(kBlock, 'w');
-  auto start = Clock::now();
-  for (uint64_t off : offsets) {
-    ssize_t n = write ? ::pwrite(fd, buf.data(), kBlock, static_cast<off_t>(off))
-                      : ::pread(fd, buf.data(), kBlock, static_cast<off_t>(off));
-    if (n != kBlock) {
-      std::perror("nbd-bench: plain file I/O");
-      std::exit(1);
-    }
-  }
-  if (write) ::fdatasync(fd);
-  return offsets.size() * double(kBlock) / (1 << 20) / Seconds(Clock::now() - start);
+  double seconds = std::strtod(r.output.c_str() + at + 17, nullptr);
+  return static_cast<double>(count) * kBlock / (1 << 20) / seconds;
 }
 
 double Percentile(std::vector<double> v, double p) {
@@ -149,10 +116,6 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--size-mib") {
       c.size_mib = static_cast<uint64_t>(next());
-    } else if (a == "--random-ops") {
-      c.random_ops = static_cast<int>(next());
-    } else if (a == "--depth") {
-      c.depth = static_cast<int>(next());
     } else if (a == "--cycles") {
       c.cycles = static_cast<int>(next());
     } else if (!a.empty() && a[0] != '-' && build.empty()) {
@@ -195,37 +158,46 @@ int main(int argc, char** argv) {
   }
   std::string rest = nbd.substr(9);
   size_t colon = rest.rfind(":exportname=");
-  qdisk::NbdClient client =
-      qdisk::NbdClient::ConnectUnix(rest.substr(0, colon), rest.substr(colon + 12));
-
-  int plain = ::open((root + "/plain.img").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (plain < 0 || ::ftruncate(plain, static_cast<off_t>(size)) != 0) {
-    std::perror("nbd-bench: plain file");
+  std::string nbd_uri =
+      "nbd+unix:///" + rest.substr(colon + 12) + "?socket=" + rest.substr(0, colon);
+  std::string plain = root + "/plain.raw";
+  r = qdisk::Run({"qemu-img", "create", "-q", "-f", "raw", plain, std::to_string(size)},
+                 std::chrono::seconds(30));
+  if (r.exit_code != 0) {
+    std::fprintf(stderr, "nbd-bench: qemu-img failed: %s\n", r.output.c_str());
     return 1;
   }
-  int seq_ops = static_cast<int>(size / kBlock);
-  std::vector<uint64_t> seq = Offsets(size, seq_ops, false);
-  std::vector<uint64_t> rnd = Offsets(size, c.random_ops, true);
-
-  std::printf("nbd-bench: %llu MiB qcow2 volume, 4 KiB requests, NBD depth %d; plain file: "
-              "pread/pwrite, same directory (%s)\n",
-              static_cast<unsigned long long>(c.size_mib), c.depth, root.c_str());
+  uint64_t count = size / kBlock;
+  // A stride of 10007 blocks (odd, so coprime with the power-of-two block count) visits every
+  // block once in a scattered order; qemu-img bench wraps offsets at the end of the image.
+  std::string random_step = std::to_string(uint64_t{10007} * kBlock);
+  std::printf("nbd-bench: %llu MiB qcow2 volume, 4 KiB requests, qemu-img bench on both sides; "
+              "plain file O_DIRECT + native AIO in the same directory (%s)\n",
+              static_cast<unsigned long long>(c.size_mib), root.c_str());
   struct Phase {
     const char* name;
-    const std::vector<uint64_t>* offsets;
     bool write;
-  } phases[] = {{"sequential write", &seq, true},
-                {"sequential read", &seq, false},
-                {"random write", &rnd, true},
-                {"random read", &rnd, false}};
-  for (const Phase& p : phases) {
-    double n = NbdRun(client, *p.offsets, p.write, c.depth);
-    double f = PlainRun(plain, *p.offsets, p.write);
-    std::printf("  %-17s nbd %8.1f MiB/s  plain %8.1f MiB/s  nbd/plain %5.1f%%\n", p.name, n, f,
-                100.0 * n / f);
+    std::string step;
+  } phases[] = {{"sequential write", true, std::to_string(kBlock)},
+                {"sequential read", false, std::to_string(kBlock)},
+                {"random write", true, random_step},
+                {"random read", false, random_step}};
+  for (int depth : {1, 16}) {
+    for (const Phase& p : phases) {
+      std::vector<std::string> common = {"-q", "-c", std::to_string(count), "-d",
+                                         std::to_string(depth), "-s", std::to_string(kBlock),
+                                         "-S", p.step};
+      if (p.write) common.push_back("-w");
+      std::vector<std::string> on_nbd = common, on_plain = common;
+      on_nbd.insert(on_nbd.end(), {"-f", "raw", nbd_uri});
+      on_plain.insert(on_plain.end(), {"-f", "raw", "-t", "none", "-i", "native", plain});
+      double n = QemuImgBench(on_nbd, count);
+      double f = QemuImgBench(on_plain, count);
+      std::printf("  depth %2d %-17s nbd %8.1f MiB/s  plain %8.1f MiB/s  nbd/plain %5.1f%%\n",
+                  depth, p.name, n, f, 100.0 * n / f);
+      std::fflush(stdout);
+    }
   }
-  client.Disconnect();
-  ::close(plain);
   Call(c, root, "Datapath.deactivate", {{"uri", uri}, {"domain", "0"}});
 
   std::vector<double> act, deact;
