@@ -122,7 +122,13 @@ struct Finished {
 
 void RunFinished(std::vector<Finished>& finished) {
   for (Finished& f : finished) {
-    if (f.done) f.done(std::move(f.result));
+    if (!f.done) continue;
+    try {
+      f.done(std::move(f.result));
+    } catch (...) {
+      // The callback's own failure; it must not take the library's thread (and the other
+      // replies of the batch) with it.
+    }
   }
   finished.clear();
 }

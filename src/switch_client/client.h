@@ -131,7 +131,8 @@ struct RpcResult {
   }
 };
 // Called exactly once per accepted RpcAsync, on one of the library's threads. It must not block
-// (it holds up the other replies of its batch); it may call RpcAsync again.
+// (it holds up the other replies of its batch); it may call RpcAsync again. An exception
+// escaping it is caught and dropped.
 using RpcCallback = std::function<void(RpcResult&& result)>;
 
 class Client {
