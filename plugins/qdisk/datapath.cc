@@ -467,10 +467,9 @@ void Datapath::Close(const std::string& uri) {
 }
 
 Operation Datapath::StartJob(const std::string& kind, const std::string& uri,
-                             const std::string& remote, const Blocklist* blocklist) {
+                             const std::string& remote) {
   ParseUri(uri);
   json target = json::parse(NbdNodeOptionsJson(remote));
-  (void)blocklist;  // only Data.mirror starts a qsd job; Data.copy runs a copy worker
   std::string dir = VolumeRunDir(uri);
   VolumeLock lock(dir, options_.lock_timeout);
   VolumeState s = ReadState(dir);
@@ -513,7 +512,7 @@ Operation Datapath::StartJob(const std::string& kind, const std::string& uri,
 // volume's top node made for this operation and writes them to the remote export.
 Operation Datapath::Copy(const std::string& uri, const std::string&, const std::string& remote,
                          const Blocklist& blocklist) {
-  VolumeUri v = ParseUri(uri);
+  ParseUri(uri);
   NbdNodeOptionsJson(remote);  // validates the destination
   if (blocklist.blocksize <= 0) {
     throw Error("Invalid_blocklist", "blocklist blocksize must be positive, got " +
@@ -576,7 +575,7 @@ Operation Datapath::Copy(const std::string& uri, const std::string&, const std::
 
 Operation Datapath::Mirror(const std::string& uri, const std::string&,
                            const std::string& remote) {
-  return StartJob("MirrorV1", uri, remote, nullptr);
+  return StartJob("MirrorV1", uri, remote);
 }
 
 OperationStatus Datapath::Stat(const std::string& operation) {

@@ -86,8 +86,8 @@ class Datapath {
   std::vector<Operation> Ls();
 
  private:
-  Operation StartJob(const std::string& kind, const std::string& uri, const std::string& remote,
-                     const Blocklist* blocklist);
+  // Starts a qsd block job (Data.mirror) from the volume's top node to `remote`.
+  Operation StartJob(const std::string& kind, const std::string& uri, const std::string& remote);
 
   Options options_;
 };
