@@ -525,6 +525,7 @@ TEST_F(QdiskTest, CopyToAStalledDestinationIsCancelled) {
   json st = Ok("Data.stat", {{"operation", op}});
   EXPECT_EQ(st["complete"], false) << st.dump();
   EXPECT_EQ(st["failed"], false) << st.dump();
+  EXPECT_EQ(st["progress"], 0.0) << "nothing copied yet: " << st.dump();
   EXPECT_EQ(Fails("Data.destroy", {{"operation", op}})[0], "Operation_running");
   std::ifstream in(root_ + "/run/operations/" + op[1].get<std::string>() + ".json");
   int worker = json::parse(in).value("worker_pid", 0);
