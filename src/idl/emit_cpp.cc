@@ -520,6 +520,12 @@ void HeaderPackage(CodeWriter& w, const Package& package) {
   w.Line("nlohmann::json Dispatch(const Handlers& handlers, const std::string& wire_method,");
   w.Line("                        const nlohmann::json& params_object);");
   w.Line();
+  w.Line("// Reads `result`, the answer of `wire_method`, as the method's IDL result type with the");
+  w.Line("// reference reading rules, and returns it re-encoded (null for unit): what a client of");
+  w.Line("// the method would make of the answer. Throws rpc::DecodeError (the reference text) when");
+  w.Line("// the answer does not decode, rpc::UnknownMethod when the package has no such method.");
+  w.Line("nlohmann::json DecodeResult(const std::string& wire_method, const nlohmann::json& result);");
+  w.Line();
   w.Line("// Serves one JSON-RPC request (v1 envelope) and returns the response envelope, echoing");
   w.Line("// the request id (0 when it has none). Never throws: a typed error becomes");
   w.Line("// {\"result\":null,\"error\":<error JSON>,\"id\":..}; an unknown method the error");
@@ -767,6 +773,28 @@ void SourcePackage(CodeWriter& w, const Package& package, const CppTypes& types)
     w.Line("if (" + member + " == nullptr) throw rpc::UnknownMethod(wire_method);");
     w.Line("return " + member + "->Dispatch(wire_method, params_object);");
     w.Close("}");
+  }
+  w.Line("throw rpc::UnknownMethod(wire_method);");
+  w.Close("}");
+  w.Line();
+
+  // One test per wire name, in IDL order; a name two interfaces share is decoded as the first
+  // one declares it, as Dispatch routes it.
+  w.Open("nlohmann::json DecodeResult(const std::string& wire_method, const nlohmann::json& result) {");
+  std::set<std::string> seen;
+  for (const Interface* i : LiveInterfaces(package)) {
+    for (const Method* m : LiveMethods(*i)) {
+      if (!seen.insert(m->wire_name).second) continue;
+      w.Open("if (wire_method == " + Quote(m->wire_name) + ") {");
+      if (types.IsUnit(m->result.type)) {
+        w.Line("rpc::Decode<rpc::Unit>(result);");
+        w.Line("return nullptr;");
+      } else {
+        w.Line(Wrap("return rpc::Encode(rpc::Decode<" + types.Spell(m->result.type) + ">",
+                    {"result"}, ");", Width(w)));
+      }
+      w.Close("}");
+    }
   }
   w.Line("throw rpc::UnknownMethod(wire_method);");
   w.Close("}");

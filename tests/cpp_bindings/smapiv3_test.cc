@@ -332,3 +332,61 @@ TEST(Smapiv3ClientTest, ErrorRepliesBecomeTypedExceptions) {
 
 }  // namespace
 }  // namespace bindings_test
+
+namespace bindings_test {
+namespace {
+
+// DecodeResult reads an answer by wire method name, as a tool that only has the name must.
+TEST(Smapiv3DecodeResultTest, AGoodVolumeComesBackReencoded) {
+  nlohmann::json in = rpc::ParseJson(
+      R"({"KEY":"k1","name":"n","description":"d","read_write":true,"sharable":false,)"
+      R"("virtual_size":"1024","physical_utilisation":0,"uri":[],"keys":{},"junk":1})");
+  nlohmann::json out = smapiv3::DecodeResult("Volume.stat", in);
+  EXPECT_EQ(out, rpc::ParseJson(
+                     R"({"key":"k1","name":"n","description":"d","read_write":true,)"
+                     R"("sharable":false,"virtual_size":1024,"physical_utilisation":0,)"
+                     R"("uri":[],"keys":{}})"));
+}
+
+TEST(Smapiv3DecodeResultTest, AVolumeWithoutNameIsRefusedWithTheReferenceText) {
+  nlohmann::json in = rpc::ParseJson(
+      R"({"key":"k1","description":"d","read_write":true,"sharable":false,)"
+      R"("virtual_size":1,"physical_utilisation":0,"uri":[],"keys":{}})");
+  try {
+    smapiv3::DecodeResult("Volume.create", in);
+    FAIL() << "no exception";
+  } catch (const rpc::DecodeError& e) {
+    EXPECT_STREQ(e.what(), "No value found for key: 'name' when unmarshalling 'volume'");
+  }
+}
+
+TEST(Smapiv3DecodeResultTest, AWrongTypeIsRefused) {
+  try {
+    smapiv3::DecodeResult("SR.stat", rpc::ParseJson(R"({"sr":1})"));
+    FAIL() << "no exception";
+  } catch (const rpc::DecodeError& e) {
+    EXPECT_STREQ(e.what(), "Expected string, got 'I(1)'");
+  }
+  try {
+    smapiv3::DecodeResult("Volume.stat", nlohmann::json(7));
+    FAIL() << "no exception";
+  } catch (const rpc::DecodeError& e) {
+    EXPECT_STREQ(e.what(), "Expecting Rpc.Dict when unmarshalling a 'volume'");
+  }
+}
+
+TEST(Smapiv3DecodeResultTest, UnitResultsBecomeNull) {
+  EXPECT_EQ(smapiv3::DecodeResult("Volume.destroy", nullptr), nullptr);
+}
+
+TEST(Smapiv3DecodeResultTest, AnUnknownMethodIsReportedAsSuch) {
+  try {
+    smapiv3::DecodeResult("Volume.frobnicate", nullptr);
+    FAIL() << "no exception";
+  } catch (const rpc::UnknownMethod& e) {
+    EXPECT_EQ(e.method(), "Volume.frobnicate");
+  }
+}
+
+}  // namespace
+}  // namespace bindings_test

@@ -344,6 +344,26 @@ nlohmann::json Dispatch(const Handlers& handlers, const std::string& wire_method
   throw rpc::UnknownMethod(wire_method);
 }
 
+nlohmann::json DecodeResult(const std::string& wire_method, const nlohmann::json& result) {
+  if (wire_method == "Keeper.put") {
+    return rpc::Encode(rpc::Decode<::fixture::name>(result));
+  }
+  if (wire_method == "Keeper.get") {
+    return rpc::Encode(rpc::Decode<std::tuple<std::vector<::fixture::item>, std::string>>(result));
+  }
+  if (wire_method == "Keeper.delete") {
+    rpc::Decode<rpc::Unit>(result);
+    return nullptr;
+  }
+  if (wire_method == "Keeper.count") {
+    return rpc::Encode(rpc::Decode<int64_t>(result));
+  }
+  if (wire_method == "describe") {
+    return rpc::Encode(rpc::Decode<std::map<std::string, ::fixture::thing>>(result));
+  }
+  throw rpc::UnknownMethod(wire_method);
+}
+
 nlohmann::json HandleRequest(const Handlers& handlers, const nlohmann::json& request) {
   nlohmann::json id = rpc::ResponseId(request);
   try {

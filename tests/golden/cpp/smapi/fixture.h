@@ -309,6 +309,12 @@ struct Handlers {
 nlohmann::json Dispatch(const Handlers& handlers, const std::string& wire_method,
                         const nlohmann::json& params_object);
 
+// Reads `result`, the answer of `wire_method`, as the method's IDL result type with the
+// reference reading rules, and returns it re-encoded (null for unit): what a client of
+// the method would make of the answer. Throws rpc::DecodeError (the reference text) when
+// the answer does not decode, rpc::UnknownMethod when the package has no such method.
+nlohmann::json DecodeResult(const std::string& wire_method, const nlohmann::json& result);
+
 // Serves one JSON-RPC request (v1 envelope) and returns the response envelope, echoing
 // the request id (0 when it has none). Never throws: a typed error becomes
 // {"result":null,"error":<error JSON>,"id":..}; an unknown method the error
