@@ -219,10 +219,28 @@ int CallPlugin(const Options& o, const rpc::MethodInfo& method, const rpc::Json&
   call.method = method.wire_name;
   call.params = storage::Json::parse(rpc::Serialize(params));
   call.timeout = Timeout(o);
+  // The answer is read with the method's IDL result type (the generated decoders, the
+  // reference reading rules) before the runner's own shape check, which still runs afterwards
+  // on answers the IDL accepts. What is printed is the decoded value, as a client sees it.
+  rpc::Json decoded;
+  std::optional<std::string> type_error;
+  struct TypeMismatch {};
+  call.patch_result = [&](storage::Json& answer) {
+    try {
+      decoded = smapiv3::DecodeResult(method.wire_name, rpc::ParseJson(answer.dump()));
+    } catch (const rpc::DecodeError& e) {
+      type_error = e.what();
+      throw TypeMismatch{};
+    }
+  };
   int status;
   try {
-    storage::Json result = runner.Call(call);
-    status = PrintResult(o, rpc::ParseJson(result.dump()));
+    runner.Call(call);
+    status = PrintResult(o, decoded);
+  } catch (const TypeMismatch&) {
+    std::cerr << "smapi: " << method.wire_name << ": the script's answer is not a valid "
+              << method.wire_name << " result: " << *type_error << "\n";
+    status = kFailed;
   } catch (const storage::StorageError& e) {
     status = PrintError(o, method.wire_name, rpc::ParseJson(e.value().dump()));
   }

@@ -128,11 +128,47 @@ class PluginModeTest(unittest.TestCase):
         self.assertIn("health:\n  - Healthy\n", text.stdout)
 
     def test_ill_typed_answer_is_reported(self):
+        # The answer is read with the IDL's result type; a wrong type names the method.
         self.script("SR.stat", "echo '{\"sr\": 1}'")
         r = smapi("--plugin", self.tmp, "SR.stat", "--sr", "x")
         self.assertEqual(r.returncode, 1)
-        self.assertIn("code: Backend_error", r.stderr)
+        self.assertIn("smapi: SR.stat: the script's answer is not a valid SR.stat result: "
+                      "Expected string, got 'I(1)'\n", r.stderr)
+        self.assertEqual(r.stdout, "")
+
+    def test_malformed_volume_names_the_missing_field(self):
+        self.script("Volume.stat", "echo '{\"key\":\"k\",\"description\":\"d\"}'")
+        r = smapi("--plugin", self.tmp, "Volume.stat", "--sr", "s", "--key", "k")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("smapi: Volume.stat: the script's answer is not a valid Volume.stat "
+                      "result: No value found for key: 'name' when unmarshalling 'volume'\n",
+                      r.stderr)
+        self.assertEqual(r.stdout, "")
+
+    def volume_answer(self, virtual_size):
+        return ("echo '{\"key\":\"k\",\"name\":\"n\",\"description\":\"d\","
+                "\"read_write\":true,\"sharable\":false,\"virtual_size\":" + virtual_size +
+                ",\"physical_utilisation\":3,\"uri\":[],\"keys\":{},\"extra\":1}'")
+
+    def test_answer_printed_as_decoded(self):
+        # What is printed is the decoded value, as a client of the method sees it: the unknown
+        # key is dropped.
+        self.script("Volume.stat", self.volume_answer("7"))
+        r = smapi("--plugin", self.tmp, "--json", "Volume.stat", "--sr", "s", "--key", "k")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        v = json.loads(r.stdout)
+        self.assertEqual(v["key"], "k")
+        self.assertEqual(v["virtual_size"], 7)
+        self.assertNotIn("extra", v)
+
+    def test_daemon_shape_check_still_applies(self):
+        # The IDL reads "7" as an int64, but the daemon's own check refuses it, as the daemon
+        # would: the answer is reported as its SCRIPT_FAILED error.
+        self.script("Volume.stat", self.volume_answer('\"7\"'))
+        r = smapi("--plugin", self.tmp, "Volume.stat", "--sr", "s", "--key", "k")
+        self.assertEqual(r.returncode, 1)
         self.assertIn("SCRIPT_FAILED", r.stderr)
+        self.assertIn('field \\"virtual_size\\": expected an integer', r.stderr)
 
     def test_error_report_code_and_params(self):
         self.script("Volume.destroy", 'echo \'{"code":"Volume_does_not_exist","params":["k1"],'
