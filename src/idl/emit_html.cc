@@ -56,13 +56,6 @@ li, p { overflow-wrap: anywhere; }
 }
 )CSS";
 
-bool Removed(const Lifecycle& lifecycle) {
-  for (const auto& e : lifecycle.events) {
-    if (e.kind == LifecycleEvent::Kind::kRemoved) return true;
-  }
-  return false;
-}
-
 std::string Escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -136,23 +129,6 @@ std::string MemberLifeline(const Package& pkg, const Lifecycle& lifecycle) {
   return lifecycle.events.empty() ? "" : Lifeline(pkg, lifecycle);
 }
 
-const TypeDecl* Lookup(const Package& pkg, const std::string& name) {
-  for (const auto& t : pkg.types) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
-}
-
-const TypeRef& Unalias(const Package& pkg, const TypeRef& type) {
-  const TypeRef* t = &type;
-  for (int depth = 0; depth < 64 && t->kind == TypeRef::Kind::kNamed; ++depth) {
-    const TypeDecl* decl = Lookup(pkg, t->name);
-    if (decl == nullptr || decl->kind != TypeDecl::Kind::kAlias) break;
-    t = &decl->alias_target;
-  }
-  return *t;
-}
-
 std::string PackagePage(const Package& pkg) { return pkg.name + ".html"; }
 std::string GroupPage(const Package& pkg, const std::string& group) {
   return pkg.name + "-" + group + ".html";
@@ -190,7 +166,7 @@ std::string TypeHtml(const Package& pkg, const TypeRef& t) {
 // A sample wire value of a type, for the examples. Optional fields are shown when present.
 nlohmann::ordered_json Sample(const Package& pkg, const TypeRef& type, const std::string& hint,
                       int depth) {
-  const TypeRef& t = Unalias(pkg, type);
+  const TypeRef& t = pkg.Resolve(type);
   using K = TypeRef::Kind;
   switch (t.kind) {
     case K::kString: return hint.empty() ? "string" : hint;
@@ -210,17 +186,17 @@ nlohmann::ordered_json Sample(const Package& pkg, const TypeRef& type, const std
     }
     case K::kNamed: break;
   }
-  const TypeDecl* decl = Lookup(pkg, t.name);
+  const TypeDecl* decl = pkg.FindType(t.name);
   if (decl == nullptr || depth > 6) return nullptr;
   if (decl->kind == TypeDecl::Kind::kRecord) {
     nlohmann::ordered_json out = nlohmann::ordered_json::object();
     for (const auto& f : decl->fields) {
-      if (!Removed(f.lifecycle)) out[f.name] = Sample(pkg, f.type, f.name, depth + 1);
+      if (!f.lifecycle.IsRemoved()) out[f.name] = Sample(pkg, f.type, f.name, depth + 1);
     }
     return out;
   }
   for (const auto& c : decl->constructors) {
-    if (Removed(c.lifecycle)) continue;
+    if (c.lifecycle.IsRemoved()) continue;
     if (c.payload.empty()) return c.name;
     if (c.payload.size() == 1) return {c.name, Sample(pkg, c.payload[0], "", depth + 1)};
     nlohmann::ordered_json payload = nlohmann::ordered_json::array();
@@ -274,28 +250,28 @@ void CollectUses(const TypeRef& t, const std::string& link, const std::string& t
 Uses FindUses(const Package& pkg) {
   Uses uses;
   for (const auto& t : pkg.types) {
-    if (Removed(t.lifecycle)) continue;
+    if (t.lifecycle.IsRemoved()) continue;
     std::string link = PackagePage(pkg) + "#T-" + t.name;
     if (t.kind == TypeDecl::Kind::kAlias) CollectUses(t.alias_target, link, t.name, uses);
     for (const auto& f : t.fields) {
-      if (!Removed(f.lifecycle)) CollectUses(f.type, link + "." + f.name, t.name + "." + f.name, uses);
+      if (!f.lifecycle.IsRemoved()) CollectUses(f.type, link + "." + f.name, t.name + "." + f.name, uses);
     }
     for (const auto& c : t.constructors) {
-      if (Removed(c.lifecycle)) continue;
+      if (c.lifecycle.IsRemoved()) continue;
       for (const auto& p : c.payload) CollectUses(p, link + "." + c.name, t.name + "." + c.name, uses);
     }
   }
   for (const auto& i : pkg.interfaces) {
-    if (Removed(i.lifecycle)) continue;
+    if (i.lifecycle.IsRemoved()) continue;
     TypeRef errors;
     errors.kind = TypeRef::Kind::kNamed;
     errors.name = i.error_type;
     CollectUses(errors, GroupPage(pkg, i.group) + "#I-" + i.name, "interface " + i.name, uses);
     for (const auto& m : i.methods) {
-      if (Removed(m.lifecycle)) continue;
+      if (m.lifecycle.IsRemoved()) continue;
       std::string link = GroupPage(pkg, i.group) + "#M-" + m.wire_name;
       for (const auto& a : m.arguments) {
-        if (!Removed(a.lifecycle)) CollectUses(a.type, link, m.wire_name, uses);
+        if (!a.lifecycle.IsRemoved()) CollectUses(a.type, link, m.wire_name, uses);
       }
       CollectUses(m.result.type, link, m.wire_name, uses);
     }
@@ -333,7 +309,7 @@ std::string TypeSection(const Package& pkg, const TypeDecl& t, const Uses& uses)
     out << "<h4>Fields</h4>\n<div class=\"table\"><table>\n"
         << "<tr><th>Name</th><th>Type</th><th>Default</th><th>Description</th></tr>\n";
     for (const auto& f : t.fields) {
-      if (Removed(f.lifecycle)) continue;
+      if (f.lifecycle.IsRemoved()) continue;
       out << "<tr id=\"T-" << Escape(t.name) << "." << Escape(f.name) << "\"><td><code>"
           << Escape(f.name) << "</code></td><td><code>" << TypeHtml(pkg, f.type)
           << "</code></td><td>"
@@ -345,7 +321,7 @@ std::string TypeSection(const Package& pkg, const TypeDecl& t, const Uses& uses)
     out << "<h4>Constructors</h4>\n<div class=\"table\"><table>\n"
         << "<tr><th>Name</th><th>Payload</th><th>Description</th></tr>\n";
     for (const auto& c : t.constructors) {
-      if (Removed(c.lifecycle)) continue;
+      if (c.lifecycle.IsRemoved()) continue;
       std::string payload;
       for (size_t i = 0; i < c.payload.size(); ++i) {
         payload += (i ? ", " : "") + TypeHtml(pkg, c.payload[i]);
@@ -402,11 +378,11 @@ std::string PackageBody(const Package& pkg, const Uses& uses) {
   }
   out << "<h2 id=\"errors\">Errors</h2>\n";
   for (const auto& t : pkg.types) {
-    if (!Removed(t.lifecycle) && t.is_error) out << TypeSection(pkg, t, uses);
+    if (!t.lifecycle.IsRemoved() && t.is_error) out << TypeSection(pkg, t, uses);
   }
   out << "<h2 id=\"types\">Types</h2>\n";
   for (const auto& t : pkg.types) {
-    if (!Removed(t.lifecycle) && !t.is_error) out << TypeSection(pkg, t, uses);
+    if (!t.lifecycle.IsRemoved() && !t.is_error) out << TypeSection(pkg, t, uses);
   }
   return out.str();
 }
@@ -422,7 +398,7 @@ std::string MethodSection(const Package& pkg, const Interface& iface, const Meth
   nlohmann::ordered_json params = nlohmann::ordered_json::object();
   std::string signature = "self";
   for (const auto& a : m.arguments) {
-    if (Removed(a.lifecycle)) continue;
+    if (a.lifecycle.IsRemoved()) continue;
     params[a.name] = Sample(pkg, a.type, a.name, 0);
     signature += ", " + a.name;
     out << "<tr id=\"M-" << Escape(m.wire_name) << "." << Escape(a.name) << "\"><td><code>"
@@ -472,7 +448,7 @@ std::string GroupBody(const Package& pkg, const Group& group) {
   std::vector<const Interface*> interfaces;
   for (const auto& name : group.interfaces) {
     for (const auto& i : pkg.interfaces) {
-      if (i.name == name && !Removed(i.lifecycle)) interfaces.push_back(&i);
+      if (i.name == name && !i.lifecycle.IsRemoved()) interfaces.push_back(&i);
     }
   }
   out << "<ul>\n";
@@ -480,7 +456,7 @@ std::string GroupBody(const Package& pkg, const Group& group) {
     out << "<li><a href=\"#I-" << Escape(i->name) << "\">" << Escape(i->name) << "</a>: ";
     bool first = true;
     for (const auto& m : i->methods) {
-      if (Removed(m.lifecycle)) continue;
+      if (m.lifecycle.IsRemoved()) continue;
       out << (first ? "" : ", ") << "<a href=\"#M-" << Escape(m.wire_name) << "\">"
           << Escape(m.name) << "</a>";
       first = false;
@@ -497,7 +473,7 @@ std::string GroupBody(const Package& pkg, const Group& group) {
         << "\"><code>" << Escape(i->error_type) << "</code></a>.</p>\n"
         << Lifeline(pkg, i->lifecycle);
     for (const auto& m : i->methods) {
-      if (!Removed(m.lifecycle)) out << MethodSection(pkg, *i, m, group.name);
+      if (!m.lifecycle.IsRemoved()) out << MethodSection(pkg, *i, m, group.name);
     }
   }
   return out.str();

@@ -259,30 +259,6 @@ std::string DocComment(const std::string& doc, const std::string& indent) {
   return indent + "(** " + body + " *)\n";
 }
 
-bool Removed(const Lifecycle& lifecycle) {
-  for (const auto& e : lifecycle.events) {
-    if (e.kind == LifecycleEvent::Kind::kRemoved) return true;
-  }
-  return false;
-}
-
-const TypeDecl* Lookup(const Package& pkg, const std::string& name) {
-  for (const auto& t : pkg.types) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
-}
-
-const TypeRef& Unalias(const Package& pkg, const TypeRef& type) {
-  const TypeRef* t = &type;
-  for (int depth = 0; depth < 64 && t->kind == TypeRef::Kind::kNamed; ++depth) {
-    const TypeDecl* decl = Lookup(pkg, t->name);
-    if (decl == nullptr || decl->kind != TypeDecl::Kind::kAlias) break;
-    t = &decl->alias_target;
-  }
-  return *t;
-}
-
 // The OCaml type expression; `prefix` qualifies named types ("Types." outside types.ml).
 std::string Type(const TypeRef& t, const std::string& prefix) {
   using K = TypeRef::Kind;
@@ -436,7 +412,7 @@ std::string LibraryName(const Package& pkg) {
 std::vector<const Constructor*> LiveConstructors(const TypeDecl& t) {
   std::vector<const Constructor*> out;
   for (const auto& c : t.constructors) {
-    if (!Removed(c.lifecycle)) out.push_back(&c);
+    if (!c.lifecycle.IsRemoved()) out.push_back(&c);
   }
   return out;
 }
@@ -444,7 +420,7 @@ std::vector<const Constructor*> LiveConstructors(const TypeDecl& t) {
 std::vector<const Field*> LiveFields(const TypeDecl& t) {
   std::vector<const Field*> out;
   for (const auto& f : t.fields) {
-    if (!Removed(f.lifecycle)) out.push_back(&f);
+    if (!f.lifecycle.IsRemoved()) out.push_back(&f);
   }
   return out;
 }
@@ -452,14 +428,14 @@ std::vector<const Field*> LiveFields(const TypeDecl& t) {
 // A constructor whose only payload is unit travels as a bare string, like a nullary one.
 bool BareOnWire(const Package& pkg, const Constructor& c) {
   return c.payload.empty() ||
-         (c.payload.size() == 1 && Unalias(pkg, c.payload[0]).kind == TypeRef::Kind::kUnit);
+         (c.payload.size() == 1 && pkg.Resolve(c.payload[0]).kind == TypeRef::Kind::kUnit);
 }
 
 std::string TypeDefinitions(const Package& pkg) {
   std::ostringstream out;
   bool first = true;
   for (const auto& t : pkg.types) {
-    if (Removed(t.lifecycle)) continue;
+    if (t.lifecycle.IsRemoved()) continue;
     out << (first ? "type " : "\nand ") << Lower(t.name) << " =";
     first = false;
     if (t.kind == TypeDecl::Kind::kAlias) {
@@ -490,7 +466,7 @@ std::string Codecs(const Package& pkg) {
   std::ostringstream out;
   bool first = true;
   for (const auto& t : pkg.types) {
-    if (Removed(t.lifecycle)) continue;
+    if (t.lifecycle.IsRemoved()) continue;
     std::string name = Lower(t.name);
     out << (first ? "let rec " : "\nand ") << name << "_to_json (v : " << name
         << ") : Yojson.Safe.t =\n";
@@ -503,7 +479,7 @@ std::string Codecs(const Package& pkg) {
       out << "  `Assoc (List.concat [\n";
       for (auto it = fields.rbegin(); it != fields.rend(); ++it) {
         const Field* f = *it;
-        const TypeRef& ft = Unalias(pkg, f->type);
+        const TypeRef& ft = pkg.Resolve(f->type);
         std::string access = "v." + Lower(f->name);
         if (ft.kind == TypeRef::Kind::kOption) {
           const TypeRef& inner = ft.args[0];
@@ -545,7 +521,7 @@ std::string Codecs(const Package& pkg) {
       out << "  let fields = Smapi_rpc.record_fields " << Str(t.name) << " j in\n";
       std::string labels;
       for (const Field* f : LiveFields(t)) {
-        const TypeRef& ft = Unalias(pkg, f->type);
+        const TypeRef& ft = pkg.Resolve(f->type);
         bool optional = ft.kind == TypeRef::Kind::kOption;
         std::string d = f->default_value ? "(Some (" + JsonExpr(*f->default_value) + "))" : "None";
         std::string var = "f_" + f->name;
@@ -601,7 +577,7 @@ std::string TypesModule(const Package& pkg) {
   out << Banner(pkg) << "\n" << DocComment(pkg.doc.empty() ? "The types of " + pkg.name : pkg.doc, "")
       << "\n";
   bool any = false;
-  for (const auto& t : pkg.types) any = any || !Removed(t.lifecycle);
+  for (const auto& t : pkg.types) any = any || !t.lifecycle.IsRemoved();
   if (any) out << TypeDefinitions(pkg) << "\n" << Codecs(pkg);
   return out.str();
 }
@@ -609,7 +585,7 @@ std::string TypesModule(const Package& pkg) {
 std::vector<const Argument*> LiveArguments(const Method& m) {
   std::vector<const Argument*> out;
   for (const auto& a : m.arguments) {
-    if (!Removed(a.lifecycle)) out.push_back(&a);
+    if (!a.lifecycle.IsRemoved()) out.push_back(&a);
   }
   return out;
 }
@@ -620,7 +596,7 @@ std::string InterfaceModules(const Package& pkg, const Interface& iface) {
   std::string err = "Types." + Lower(iface.error_type);
   std::vector<const Method*> methods;
   for (const auto& m : iface.methods) {
-    if (!Removed(m.lifecycle)) methods.push_back(&m);
+    if (!m.lifecycle.IsRemoved()) methods.push_back(&m);
   }
 
   out << "\n" << DocComment("Client of " + I + ": " + iface.doc, "")
@@ -633,7 +609,7 @@ std::string InterfaceModules(const Package& pkg, const Interface& iface) {
     // Members in reverse argument order, as the reference client builds them. An option
     // argument is left out when None and sent as its bare value otherwise.
     for (auto it = args.rbegin(); it != args.rend(); ++it) {
-      const TypeRef& t = Unalias(pkg, (*it)->type);
+      const TypeRef& t = pkg.Resolve((*it)->type);
       std::string name = Lower((*it)->name);
       std::string member =
           t.kind == TypeRef::Kind::kOption
@@ -672,7 +648,7 @@ std::string InterfaceModules(const Package& pkg, const Interface& iface) {
     out << "    | " << Str(m->wire_name) << " ->\n";
     std::string call;
     for (const Argument* a : args) {
-      const TypeRef& t = Unalias(pkg, a->type);
+      const TypeRef& t = pkg.Resolve(a->type);
       if (t.kind == TypeRef::Kind::kOption) {
         out << "      let a_" << a->name << " = Smapi_rpc.optional_arg args " << Str(a->name)
             << " (fun x -> " << Dec(t.args[0], "x", "Types.", 1) << ") in\n";
@@ -702,7 +678,7 @@ std::string GroupModule(const Package& pkg, const Group& group) {
       << "\n(** The package's types and their codecs, also reachable from here. *)\ninclude Types\n";
   for (const auto& name : group.interfaces) {
     for (const auto& i : pkg.interfaces) {
-      if (i.name == name && !Removed(i.lifecycle)) out << InterfaceModules(pkg, i);
+      if (i.name == name && !i.lifecycle.IsRemoved()) out << InterfaceModules(pkg, i);
     }
   }
   return out.str();

@@ -520,34 +520,9 @@ std::string Docstring(const std::string& doc, const std::string& indent) {
   return out + "\"\"\"\n";
 }
 
-bool Removed(const Lifecycle& lifecycle) {
-  for (const auto& e : lifecycle.events) {
-    if (e.kind == LifecycleEvent::Kind::kRemoved) return true;
-  }
-  return false;
-}
-
-const TypeDecl* Lookup(const Package& pkg, const std::string& name) {
-  for (const auto& t : pkg.types) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
-}
-
-// Follows aliases; the result is a builtin, a constructed type or a record/variant name.
-const TypeRef& Unalias(const Package& pkg, const TypeRef& type) {
-  const TypeRef* t = &type;
-  for (int depth = 0; depth < 64 && t->kind == TypeRef::Kind::kNamed; ++depth) {
-    const TypeDecl* decl = Lookup(pkg, t->name);
-    if (decl == nullptr || decl->kind != TypeDecl::Kind::kAlias) break;
-    t = &decl->alias_target;
-  }
-  return *t;
-}
-
 // The descriptor of a type, as xapi/__init__.py reads it.
 std::string Descriptor(const Package& pkg, const TypeRef& type) {
-  const TypeRef& t = Unalias(pkg, type);
+  const TypeRef& t = pkg.Resolve(type);
   using K = TypeRef::Kind;
   switch (t.kind) {
     case K::kString: return "\"string\"";
@@ -575,7 +550,7 @@ std::string Descriptor(const Package& pkg, const TypeRef& type) {
 
 // A placeholder value of a type, for the <I>_test classes: optional fields are left out.
 std::string Placeholder(const Package& pkg, const TypeRef& type, int depth) {
-  const TypeRef& t = Unalias(pkg, type);
+  const TypeRef& t = pkg.Resolve(type);
   using K = TypeRef::Kind;
   switch (t.kind) {
     case K::kString: return "\"string\"";
@@ -594,20 +569,20 @@ std::string Placeholder(const Package& pkg, const TypeRef& type, int depth) {
     }
     case K::kNamed: break;
   }
-  const TypeDecl* decl = Lookup(pkg, t.name);
+  const TypeDecl* decl = pkg.FindType(t.name);
   if (decl == nullptr || depth > 8) return "None";
   if (decl->kind == TypeDecl::Kind::kRecord) {
     std::string out = "{";
     bool first = true;
     for (const auto& f : decl->fields) {
-      if (Removed(f.lifecycle) || Unalias(pkg, f.type).kind == TypeRef::Kind::kOption) continue;
+      if (f.lifecycle.IsRemoved() || pkg.Resolve(f.type).kind == TypeRef::Kind::kOption) continue;
       out += (first ? "" : ", ") + Str(f.name) + ": " + Placeholder(pkg, f.type, depth + 1);
       first = false;
     }
     return out + "}";
   }
   for (const auto& c : decl->constructors) {
-    if (Removed(c.lifecycle)) continue;
+    if (c.lifecycle.IsRemoved()) continue;
     if (c.payload.empty()) return Str(c.name);
     if (c.payload.size() == 1) {
       return "[" + Str(c.name) + ", " + Placeholder(pkg, c.payload[0], depth + 1) + "]";
@@ -661,13 +636,13 @@ std::string TypesModule(const Package& pkg) {
       << ", as data for the checks in xapi/__init__.py.\"\"\"\n\n"
       << "TYPES = {\n";
   for (const auto& t : pkg.types) {
-    if (Removed(t.lifecycle) || t.kind == TypeDecl::Kind::kAlias) continue;
+    if (t.lifecycle.IsRemoved() || t.kind == TypeDecl::Kind::kAlias) continue;
     out << "    " << Str(t.name) << ": ";
     if (t.kind == TypeDecl::Kind::kRecord) {
       out << "(\"record\", [\n";
       for (const auto& f : t.fields) {
-        if (Removed(f.lifecycle)) continue;
-        const TypeRef& ft = Unalias(pkg, f.type);
+        if (f.lifecycle.IsRemoved()) continue;
+        const TypeRef& ft = pkg.Resolve(f.type);
         bool optional = ft.kind == TypeRef::Kind::kOption;
         out << "        (" << Str(f.name) << ", "
             << Descriptor(pkg, optional ? ft.args[0] : ft) << ", "
@@ -679,7 +654,7 @@ std::string TypesModule(const Package& pkg) {
     } else {
       out << "(\"variant\", [\n";
       for (const auto& c : t.constructors) {
-        if (Removed(c.lifecycle)) continue;
+        if (c.lifecycle.IsRemoved()) continue;
         out << "        (" << Str(c.name) << ", (";
         for (const auto& p : c.payload) out << Descriptor(pkg, p) << ", ";
         out << ")),\n";
@@ -699,7 +674,7 @@ std::vector<const Interface*> GroupInterfaces(const Package& pkg, const Group& g
   std::vector<const Interface*> out;
   for (const auto& name : group.interfaces) {
     for (const auto& i : pkg.interfaces) {
-      if (i.name == name && !Removed(i.lifecycle)) out.push_back(&i);
+      if (i.name == name && !i.lifecycle.IsRemoved()) out.push_back(&i);
     }
   }
   return out;
@@ -708,7 +683,7 @@ std::vector<const Interface*> GroupInterfaces(const Package& pkg, const Group& g
 std::vector<const Method*> LiveMethods(const Interface& iface) {
   std::vector<const Method*> out;
   for (const auto& m : iface.methods) {
-    if (!Removed(m.lifecycle)) out.push_back(&m);
+    if (!m.lifecycle.IsRemoved()) out.push_back(&m);
   }
   return out;
 }
@@ -727,7 +702,7 @@ std::string MethodDoc(const Method& m) {
 std::string Signature(const Method& m) {
   std::string out = "self";
   for (const auto& a : m.arguments) {
-    if (!Removed(a.lifecycle)) out += ", " + Identifier(a.name);
+    if (!a.lifecycle.IsRemoved()) out += ", " + Identifier(a.name);
   }
   return out;
 }
@@ -738,7 +713,7 @@ std::string Params(const Package& pkg, const Method& m, bool with_help,
                    const std::string& indent = "") {
   std::vector<std::string> items;
   for (const auto& a : m.arguments) {
-    if (Removed(a.lifecycle)) continue;
+    if (a.lifecycle.IsRemoved()) continue;
     std::string item = "(" + Str(a.name) + ", " + Descriptor(pkg, a.type);
     if (with_help) item += ", " + Str(OneLine(a.doc));
     items.push_back(item + ")");
@@ -759,10 +734,10 @@ std::string ErrorClasses(const Package& pkg, const std::vector<const Interface*>
                          std::set<std::string>& emitted) {
   std::ostringstream out;
   for (const Interface* iface : interfaces) {
-    const TypeDecl* errors = Lookup(pkg, iface->error_type);
+    const TypeDecl* errors = pkg.FindType(iface->error_type);
     if (errors == nullptr) continue;
     for (const auto& c : errors->constructors) {
-      if (Removed(c.lifecycle) || HelperNames().count(c.name) || emitted.count(c.name)) {
+      if (c.lifecycle.IsRemoved() || HelperNames().count(c.name) || emitted.count(c.name)) {
         continue;
       }
       emitted.insert(c.name);
