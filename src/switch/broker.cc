@@ -577,16 +577,25 @@ std::optional<Reply> Broker::Trace(ConnId conn, int64_t from, double timeout_s, 
   return std::nullopt;
 }
 
-Reply Broker::Cancel(const std::string& session, const std::string& queue, int64_t seq) {
+const Message* Broker::FindRequest(const std::string& queue, int64_t seq, Reply* refusal) {
+  *refusal = NoSuchMessage();
   Queue* q = store_.Find(queue);
-  if (q == nullptr) return NoSuchMessage();
+  if (q == nullptr) return nullptr;
   auto it = q->contents.find(seq);
-  if (it == q->contents.end()) return NoSuchMessage();
+  if (it == q->contents.end()) return nullptr;
   if (!it->second.message.is_request) {
-    return BadRequest("Message " + queue + "/" + std::to_string(seq) +
-                      " is a response, not a request");
+    *refusal = BadRequest("Message " + queue + "/" + std::to_string(seq) +
+                          " is a response, not a request");
+    return nullptr;
   }
-  Message request = it->second.message;
+  return &it->second.message;
+}
+
+Reply Broker::Cancel(const std::string& session, const std::string& queue, int64_t seq) {
+  Reply refusal;
+  const Message* found = FindRequest(queue, seq, &refusal);
+  if (found == nullptr) return refusal;
+  Message request = *found;  // a copy: the Ack below removes the original
   Ack(session, queue, seq, nullptr);
 
   std::string where = queue + "/" + std::to_string(seq);
@@ -611,15 +620,10 @@ Reply Broker::Cancel(const std::string& session, const std::string& queue, int64
 
 Reply Broker::ReplyByHand(const std::string& session, const std::string& queue, int64_t seq,
                           const std::string& body) {
-  Queue* q = store_.Find(queue);
-  if (q == nullptr) return NoSuchMessage();
-  auto it = q->contents.find(seq);
-  if (it == q->contents.end()) return NoSuchMessage();
-  if (!it->second.message.is_request) {
-    return BadRequest("Message " + queue + "/" + std::to_string(seq) +
-                      " is a response, not a request");
-  }
-  std::string reply_to = it->second.message.reply_to;
+  Reply refusal;
+  const Message* request = FindRequest(queue, seq, &refusal);
+  if (request == nullptr) return refusal;
+  std::string reply_to = request->reply_to;
   Message reply;
   reply.is_request = false;
   reply.request = {queue, seq};

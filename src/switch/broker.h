@@ -114,6 +114,9 @@ class Broker {
                                Message message, bool* full);
   void Ack(const std::string& session, const std::string& queue, int64_t seq, bool* removed);
   void DestroyQueue(const std::string& name);
+  // The unanswered request `queue`/`seq`, for the admin routes that act on one. Returns null
+  // and sets *refusal (404 when absent, 400 when the message is a response) otherwise.
+  const Message* FindRequest(const std::string& queue, int64_t seq, Reply* refusal);
   Reply Cancel(const std::string& session, const std::string& queue, int64_t seq);
   Reply ReplyByHand(const std::string& session, const std::string& queue, int64_t seq,
                     const std::string& body);
